@@ -1,0 +1,7 @@
+// Every CLI command, one file each. A command file exports `register(program)`.
+import type { Command } from 'commander';
+import { register as setup } from './setup.ts';
+import { register as doctor } from './doctor.ts';
+import { register as cleanup } from './cleanup.ts';
+
+export const COMMANDS: ((program: Command) => void)[] = [setup, doctor, cleanup];

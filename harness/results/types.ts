@@ -1,0 +1,111 @@
+// The run-directory format shared by benchmarks, conformance and reports.
+//
+//   RUN_DIR/manifest.json    RunManifest: host, versions, config, capabilities (written at start,
+//                            rewritten when it grows)
+//   RUN_DIR/results.jsonl    one ResultRecord per line, appended and fsync'd as produced, so a
+//                            crash loses at most the cell in flight
+//   RUN_DIR/commands.jsonl   every command the run executed, with exit code and duration
+//   RUN_DIR/logs/            QEMU consoles, backend logs
+import type { Metrics } from './metrics.ts';
+
+export const RUN_SCHEMA = 'vnetbench.run/1';
+
+export interface HostInfo {
+  hostname: string;
+  kernel: string;
+  cpuModel: string;
+  cpus: number;
+  memMiB: number;
+  os: string;
+}
+
+export interface Capability {
+  /** A backend, or a conformance DUT/transport, or a feature like "kvm". */
+  name: string;
+  runnable: boolean;
+  reason: string;
+  /** What to install or enable when not runnable. */
+  fix?: string;
+}
+
+export interface RunManifest {
+  schema: typeof RUN_SCHEMA;
+  runId: string;
+  kind: 'benchmark' | 'conformance';
+  createdAt: string;
+  finishedAt?: string;
+  status: 'running' | 'complete' | 'failed' | 'interrupted';
+  host: HostInfo;
+  tool: { version: string; node: string };
+  versions: Record<string, string>; // qemu, guest kernel, netperf, testpmd ...
+  accel?: 'kvm' | 'tcg';
+  config: unknown;
+  capabilities: Capability[];
+  /** QEMU and daemon command lines, per backend. */
+  commandLines: Record<string, string[]>;
+}
+
+/** Identifies one benchmark cell: everything that varies across the matrix. */
+export interface CellKey {
+  backend: string;
+  workload: string;
+  size: number;
+  offloads: 'on' | 'off';
+  streams: number;
+  queues: number;
+  engine: string;
+}
+
+export function cellId(c: CellKey): string {
+  return `${c.backend}/${c.workload}/${c.size}/offloads-${c.offloads}/s${c.streams}/q${c.queues}/${c.engine}`;
+}
+
+export interface MetricSummary {
+  n: number;
+  mean: number;
+  stddev: number;
+  /** Confidence interval of the mean at `level`. */
+  ciLow: number;
+  ciHigh: number;
+  level: number;
+}
+
+export type ResultRecord =
+  | {
+      type: 'iteration';
+      cell: CellKey;
+      iteration: number;
+      startedAt: string;
+      durationS: number;
+      metrics: Metrics;
+      /** Raw engine output kept for audit (trimmed). */
+      raw?: string;
+    }
+  | {
+      type: 'cell';
+      cell: CellKey;
+      summary: Partial<Record<keyof Metrics, MetricSummary>>;
+      /** When iterating to a confidence target: whether it was reached. */
+      confidence?: { level: number; widthPct: number; reached: boolean; iterations: number };
+      warnings: string[];
+    }
+  | { type: 'boot'; backend: string; bootToReadyS: number; accel: 'kvm' | 'tcg' }
+  | { type: 'skip'; backend: string; workload?: string; reason: string }
+  | { type: 'error'; backend: string; workload?: string; message: string }
+  | ConformanceRecord;
+
+export type ConformanceOutcome = 'pass' | 'fail' | 'warn' | 'skip';
+
+export interface ConformanceRecord {
+  type: 'conformance';
+  dut: string;
+  transport: string;
+  requirement: string; // catalogue ID: F1, S4, N3 ...
+  section: string; // spec section, v1.2-cs01 numbering
+  level: 'MUST' | 'SHOULD';
+  title: string;
+  outcome: ConformanceOutcome;
+  /** Expected vs observed for fail/warn; the reason for skip; what was checked for pass. */
+  evidence: string;
+  durationMs: number;
+}
