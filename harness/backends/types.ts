@@ -20,6 +20,8 @@ export interface BackendContext {
   ledger: Ledger;
   /** Directory for this backend's logs and sockets (inside the run directory or a ledgered tmpdir). */
   workDir: string;
+  /** How the guest will run, once known: vhost-user under TCG needs the MSI-X workaround (vectors=0). */
+  accel?: 'kvm' | 'tcg';
 }
 
 export interface QemuNet {
@@ -43,7 +45,14 @@ export interface BackendInstance {
   processes(): BackendProcess[];
   /** Whether vhost-<qemupid> kernel workers are expected. */
   vhostWorkers: boolean;
-  /** Closes fds this process still holds; host objects go with the ledger. */
+  /** The host objects it made, for the manifest and for tests (link names, tap node, socket). */
+  details?: Record<string, string | number | boolean>;
+  /**
+   * Stops this backend's processes, closes the fds this process still holds and removes the host
+   * objects this backend made (marking them removed in the ledger), so the next backend can use
+   * the same topology. Call it after QEMU has exited. Whatever it cannot remove stays in the
+   * ledger for teardown and `vnetbench cleanup`.
+   */
   close(): Promise<void>;
 }
 

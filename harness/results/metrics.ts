@@ -33,6 +33,8 @@ export const METRICS = {
   harness_cpu_pct: { unit: '% of one core', better: 'lower', label: 'Harness CPU', doc: 'vnetbench itself during measurement' },
   service_demand_host_us_per_kb: { unit: 'us/KB', better: 'lower', label: 'Service demand (host)', doc: 'host CPU microseconds per KB (1024 bytes) transferred, netperf definition' },
   service_demand_guest_us_per_kb: { unit: 'us/KB', better: 'lower', label: 'Service demand (guest)', doc: 'guest CPU microseconds per KB transferred' },
+  service_demand_host_us_per_trans: { unit: 'us/trans', better: 'lower', label: 'Service demand (host, RR)', doc: 'host CPU microseconds per transaction (RR, CRR), netperf definition' },
+  service_demand_guest_us_per_trans: { unit: 'us/trans', better: 'lower', label: 'Service demand (guest, RR)', doc: 'guest CPU microseconds per transaction (RR, CRR)' },
   throughput_per_core_bps: { unit: 'bit/s per core', better: 'higher', label: 'Throughput per host core', doc: 'throughput divided by host CPU cores used (host_cpu_total_pct/100)' },
   guest_interrupts_per_packet: { unit: 'irq/pkt', better: 'lower', label: 'Guest interrupts/packet', doc: 'virtio interrupts in guest /proc/interrupts per packet' },
 } as const satisfies Record<string, MetricInfo>;

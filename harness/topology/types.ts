@@ -9,6 +9,8 @@ import type { Ledger } from '../core/ledger.ts';
 
 export interface HostTopology {
   kind: 'embedded' | 'nic';
+  /** Who is at the other end: our veth end, a back-to-back port moved in, or a remote host. */
+  peerMode: 'veth' | 'nic' | 'remote';
   /** Short id shared by every object of this run (see core/names.ts). */
   id: string;
   /** Namespace that QEMU and the backend objects live in; undefined = host namespace. */
@@ -21,6 +23,8 @@ export interface HostTopology {
   peerIp: string;
   guestIp: string;
   prefixLen: number;
+  /** The test link's subnet, e.g. 198.18.0.0/24. */
+  subnet: string;
   /** MAC address to give the guest NIC (locally administered). */
   guestMac: string;
   /** Wrap argv to run in the guest-side namespace (identity when in the host namespace). */

@@ -47,3 +47,42 @@ export const VIRTIO_STATUS = {
   DEVICE_NEEDS_RESET: 64,
   FAILED: 128,
 } as const;
+
+// ---- Field offsets (bytes) used by the driver library and raw ring access (additive) ----
+
+/** Split available ring: flags u16 @0, idx u16 @2, ring[num] u16 @4, used_event u16 after the ring (§2.7.6). */
+export const AVAIL_FLAGS_OFF = 0;
+export const AVAIL_IDX_OFF = 2;
+export const AVAIL_RING_OFF = 4;
+export function usedEventOffset(num: number): number {
+  return 4 + 2 * num;
+}
+/** Split used ring: flags u16 @0, idx u16 @2, ring[num] of {id u32, len u32} @4, avail_event after (§2.7.8). */
+export const USED_FLAGS_OFF = 0;
+export const USED_IDX_OFF = 2;
+export const USED_RING_OFF = 4;
+export const USED_ELEM_SIZE = 8;
+export function availEventOffset(num: number): number {
+  return 4 + 8 * num;
+}
+
+/** Descriptor fields: addr u64 @0, len u32 @8; split flags @12 next @14; packed id @12 flags @14 (§2.7.5, §2.8.13). */
+export const DESC_ADDR_OFF = 0;
+export const DESC_LEN_OFF = 8;
+export const SPLIT_DESC_FLAGS_OFF = 12;
+export const SPLIT_DESC_NEXT_OFF = 14;
+export const PACKED_DESC_ID_OFF = 12;
+export const PACKED_DESC_FLAGS_OFF = 14;
+
+/** Packed ring areas (§2.8.10.1): descriptor ring 16*num aligned 16; each event suppression struct 4 B aligned 4. */
+export function packedSizes(num: number) {
+  return { desc: DESC_SIZE * num, driver: 4, device: 4 };
+}
+export const PACKED_ALIGN = { desc: 16, driver: 4, device: 4 } as const;
+/** Event suppression struct: desc (off_wrap) u16 @0, flags u16 @2; wrap counter in bit 15 of off_wrap (§2.8.14). */
+export const EVENT_OFF_WRAP_OFF = 0;
+export const EVENT_FLAGS_OFF = 2;
+export const EVENT_WRAP_SHIFT = 15;
+
+/** Largest queue for either format (§2.7: split ≤ 32768, power of 2; §2.8: packed ≤ 2^15). */
+export const MAX_QUEUE_SIZE = 32768;

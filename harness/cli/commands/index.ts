@@ -3,5 +3,8 @@ import type { Command } from 'commander';
 import { register as setup } from './setup.ts';
 import { register as doctor } from './doctor.ts';
 import { register as cleanup } from './cleanup.ts';
+import { register as report } from './report.ts';
+import { register as compare } from './compare.ts';
+import { register as image } from './image.ts';
 
-export const COMMANDS: ((program: Command) => void)[] = [setup, doctor, cleanup];
+export const COMMANDS: ((program: Command) => void)[] = [setup, doctor, cleanup, report, compare, image];

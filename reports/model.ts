@@ -1,0 +1,200 @@
+// The normalized report document: one shape that every exporter (JSON, CSV, JUnit, HTML) reads.
+// Built from a run directory: manifest + results.jsonl (+ commands.jsonl when present).
+// Summaries are recomputed from the iteration samples, so every exporter shows the same numbers
+// whatever the run wrote in its own `cell` records (those still supply confidence and warnings).
+import fs from 'node:fs';
+import path from 'node:path';
+import { WORKLOADS } from '../harness/config/schema.ts';
+import { METRICS, type MetricInfo, type MetricName, type Metrics } from '../harness/results/metrics.ts';
+import { cellId, type CellKey, type Capability, type ConformanceRecord, type MetricSummary, type RunManifest, type ResultRecord } from '../harness/results/types.ts';
+import type { RunData } from '../harness/results/rundir.ts';
+import { summarize } from '../harness/stats/summary.ts';
+
+export const REPORT_SCHEMA = 'vnetbench.report/1';
+
+export interface IterationRow {
+  iteration: number;
+  startedAt: string;
+  durationS: number;
+  metrics: Metrics;
+}
+
+export interface CellReport {
+  id: string;
+  key: CellKey;
+  iterations: IterationRow[];
+  /** Mean, stddev and confidence interval per metric, from the iteration samples. */
+  summary: Partial<Record<MetricName, MetricSummary>>;
+  confidence?: { level: number; widthPct: number; reached: boolean; iterations: number };
+  warnings: string[];
+  /** Error records that name this cell's backend (and workload, when they name one). */
+  errors: string[];
+}
+
+export interface CommandRow {
+  argv: string[];
+  code: number | null;
+  signal: string | null;
+  durationMs: number;
+  at?: string;
+  stderrTail?: string;
+}
+
+export interface ConformanceReport {
+  /** Column keys of the matrix: "dut (transport)". */
+  duts: string[];
+  /** Row keys, in catalogue order (F, S, I, N, P, O, H, M, then number). */
+  requirements: { id: string; section: string; level: 'MUST' | 'SHOULD'; title: string }[];
+  results: (ConformanceRecord & { column: string })[];
+  counts: Record<string, Record<ConformanceRecord['outcome'], number>>;
+}
+
+export interface ReportDoc {
+  schema: typeof REPORT_SCHEMA;
+  generatedAt: string;
+  /** Confidence level of every summary interval in this document. */
+  level: number;
+  runDir: string;
+  manifest: RunManifest;
+  commands: CommandRow[];
+  capabilities: Capability[];
+  boots: { backend: string; bootToReadyS: number; accel: 'kvm' | 'tcg' }[];
+  skips: { backend: string; workload?: string; reason: string }[];
+  errors: { backend: string; workload?: string; message: string }[];
+  /** Catalogue entries of the metrics that occur in this run, in catalogue order. */
+  metrics: Partial<Record<MetricName, MetricInfo>>;
+  cells: CellReport[];
+  conformance: ConformanceReport;
+}
+
+const REQUIREMENT_GROUPS = ['F', 'S', 'I', 'N', 'P', 'O', 'H', 'M'];
+
+export function requirementOrder(a: string, b: string): number {
+  const ga = REQUIREMENT_GROUPS.indexOf(a.replace(/\d.*$/, ''));
+  const gb = REQUIREMENT_GROUPS.indexOf(b.replace(/\d.*$/, ''));
+  if (ga !== gb) return (ga < 0 ? 99 : ga) - (gb < 0 ? 99 : gb);
+  const na = Number(/\d+/.exec(a)?.[0] ?? NaN);
+  const nb = Number(/\d+/.exec(b)?.[0] ?? NaN);
+  if (na !== nb && !Number.isNaN(na) && !Number.isNaN(nb)) return na - nb;
+  return a.localeCompare(b);
+}
+
+/** Matrix order: workload (catalogue order), backend (first appearance), size, then the rest. */
+function cellOrder(backends: string[]): (a: CellReport, b: CellReport) => number {
+  const w = (x: string) => {
+    const i = (WORKLOADS as readonly string[]).indexOf(x);
+    return i < 0 ? 99 : i;
+  };
+  return (a, b) =>
+    w(a.key.workload) - w(b.key.workload) ||
+    a.key.workload.localeCompare(b.key.workload) ||
+    backends.indexOf(a.key.backend) - backends.indexOf(b.key.backend) ||
+    a.key.size - b.key.size ||
+    a.key.offloads.localeCompare(b.key.offloads) ||
+    a.key.streams - b.key.streams ||
+    a.key.queues - b.key.queues ||
+    a.key.engine.localeCompare(b.key.engine);
+}
+
+function readCommands(dir: string): CommandRow[] {
+  const file = path.join(dir, 'commands.jsonl');
+  if (!fs.existsSync(file)) return [];
+  const rows: CommandRow[] = [];
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      rows.push(JSON.parse(line) as CommandRow);
+    } catch {
+      // A torn last line from a crash; the rest is intact.
+    }
+  }
+  return rows;
+}
+
+function cellsFrom(records: ResultRecord[], level: number): CellReport[] {
+  const byId = new Map<string, CellReport>();
+  const get = (key: CellKey) => {
+    const id = cellId(key);
+    let c = byId.get(id);
+    if (!c) {
+      c = { id, key, iterations: [], summary: {}, warnings: [], errors: [] };
+      byId.set(id, c);
+    }
+    return c;
+  };
+  const fromCellRecord = new Map<string, Partial<Record<MetricName, MetricSummary>>>();
+  for (const r of records) {
+    if (r.type === 'iteration') {
+      // A resumed run may repeat an iteration number: the later record wins.
+      const c = get(r.cell);
+      c.iterations = c.iterations.filter((i) => i.iteration !== r.iteration);
+      c.iterations.push({ iteration: r.iteration, startedAt: r.startedAt, durationS: r.durationS, metrics: r.metrics });
+    } else if (r.type === 'cell') {
+      const c = get(r.cell);
+      if (r.confidence) c.confidence = r.confidence;
+      c.warnings.push(...r.warnings);
+      fromCellRecord.set(c.id, r.summary);
+    }
+  }
+  for (const c of byId.values()) {
+    c.iterations.sort((a, b) => a.iteration - b.iteration);
+    for (const name of Object.keys(METRICS) as MetricName[]) {
+      const xs = c.iterations.map((i) => i.metrics[name]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+      if (xs.length) c.summary[name] = summarize(xs, level);
+      // A cell record without its iterations (hand-merged runs): keep what it says.
+      else if (fromCellRecord.get(c.id)?.[name]) c.summary[name] = fromCellRecord.get(c.id)![name];
+    }
+  }
+  return [...byId.values()];
+}
+
+function conformanceFrom(records: ResultRecord[]): ConformanceReport {
+  const results = records
+    .filter((r): r is ConformanceRecord => r.type === 'conformance')
+    .map((r) => ({ ...r, column: `${r.dut} (${r.transport})` }));
+  const duts = [...new Set(results.map((r) => r.column))];
+  const reqs = new Map<string, ConformanceReport['requirements'][number]>();
+  for (const r of results) {
+    if (!reqs.has(r.requirement)) reqs.set(r.requirement, { id: r.requirement, section: r.section, level: r.level, title: r.title });
+  }
+  const counts: ConformanceReport['counts'] = {};
+  for (const d of duts) counts[d] = { pass: 0, fail: 0, warn: 0, skip: 0 };
+  for (const r of results) counts[r.column][r.outcome]++;
+  return {
+    duts,
+    requirements: [...reqs.values()].sort((a, b) => requirementOrder(a.id, b.id)),
+    results,
+    counts,
+  };
+}
+
+export function buildReport(run: RunData, level = 0.95): ReportDoc {
+  const { records, manifest } = run;
+  const errors = records.flatMap((r) => (r.type === 'error' ? [{ backend: r.backend, workload: r.workload, message: r.message }] : []));
+  const cells = cellsFrom(records, level);
+  const backends = [...new Set([...manifest.capabilities.map((c) => c.name), ...cells.map((c) => c.key.backend)])];
+  cells.sort(cellOrder(backends));
+  for (const c of cells) {
+    c.errors = errors
+      .filter((e) => e.backend === c.key.backend && (e.workload === undefined || e.workload === c.key.workload))
+      .map((e) => e.message);
+  }
+  const used = new Set(cells.flatMap((c) => Object.keys(c.summary)));
+  const metrics: ReportDoc['metrics'] = {};
+  for (const [name, info] of Object.entries(METRICS) as [MetricName, MetricInfo][]) if (used.has(name)) metrics[name] = info;
+  return {
+    schema: REPORT_SCHEMA,
+    generatedAt: new Date().toISOString(),
+    level,
+    runDir: path.resolve(run.dir),
+    manifest,
+    commands: readCommands(run.dir),
+    capabilities: manifest.capabilities,
+    boots: records.flatMap((r) => (r.type === 'boot' ? [{ backend: r.backend, bootToReadyS: r.bootToReadyS, accel: r.accel }] : [])),
+    skips: records.flatMap((r) => (r.type === 'skip' ? [{ backend: r.backend, workload: r.workload, reason: r.reason }] : [])),
+    errors,
+    metrics,
+    cells,
+    conformance: conformanceFrom(records),
+  };
+}
