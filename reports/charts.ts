@@ -119,7 +119,8 @@ export function sizeChart(doc: ReportDoc, workload: string, metric: MetricName, 
     kind: sizes.length > 1 ? 'line' : 'bar',
     labels: sizes.map(sizeLabel),
     xTitle: 'message size',
-    yTitle: `${info.label} (${scale.unit})`,
+    // A long label and unit would not fit along a 300 px axis: the unit alone says enough there.
+    yTitle: info.label.length + scale.unit.length > 30 ? scale.unit : `${info.label} (${scale.unit})`,
     unit: scale.unit,
     datasets: series.map((s, i) => {
       const refs = grid[i].map((c) => (c ? ref(c, metric) : null));
@@ -281,7 +282,7 @@ export function conformanceChart(doc: ReportDoc): ChartSpec | undefined {
     rowHeight: 40,
     labels: duts,
     xTitle: 'requirements',
-    yTitle: 'device (transport)',
+    yTitle: '',
     unit: 'requirements',
     datasets: outcomes.map((o) => ({
       label: o,

@@ -6,7 +6,7 @@ import { formatArgv } from '../harness/core/exec.ts';
 import { metricInfo, type MetricName } from '../harness/results/metrics.ts';
 import { allCharts, OUTCOME_COLORS, reportCharts, type ChartSpec } from './charts.ts';
 import { duration, esc, metricScale, num, seriesLabel, sizeLabel, unc, type Scale } from './format.ts';
-import type { CellReport, ReportDoc } from './model.ts';
+import { scopeLabel, type CellReport, type ReportDoc } from './model.ts';
 import { chartBlock, page } from './page.ts';
 
 function kv(rows: [string, string][]): string {
@@ -43,7 +43,7 @@ function summarySection(doc: ReportDoc): string {
   if (doc.errors.length) {
     callouts.push(
       `<div class="callout bad"><strong>${doc.errors.length} error(s) during the run</strong><ul>${doc.errors
-        .map((e) => `<li>${esc(e.backend)}${e.workload ? ` / ${esc(e.workload)}` : ''}: ${esc(e.message)}</li>`)
+        .map((e) => `<li>${esc(scopeLabel(e))}: ${esc(e.message)}</li>`)
         .join('')}</ul></div>`,
     );
   }
@@ -59,11 +59,17 @@ function summarySection(doc: ReportDoc): string {
   if (doc.skips.length) {
     callouts.push(
       `<div class="callout"><strong>Skipped</strong> (not run on this host, never counted as passed)<ul>${doc.skips
-        .map((s) => `<li>${esc(s.backend)}${s.workload ? ` / ${esc(s.workload)}` : ''}: ${esc(s.reason)}</li>`)
+        .map((s) => `<li>${esc(scopeLabel(s))}: ${esc(s.reason)}</li>`)
         .join('')}</ul></div>`,
     );
   }
-  if (m.accel === 'tcg') {
+  const single = doc.cells.filter((c) => c.iterations.length < 2);
+  if (single.length) {
+    callouts.push(
+      `<div class="callout"><strong>${single.length} cell(s) with a single iteration</strong>: no confidence interval, and <code>vnetbench compare</code> will call them insufficient data. Run with <code>--iterations 3</code> or more.</div>`,
+    );
+  }
+  if (m.accel === 'tcg' && doc.cells.length) {
     callouts.push(
       '<div class="callout">Guests ran under TCG (emulated CPU): the guest vCPU is the bottleneck, so compare backends with each other within this run; absolute numbers do not transfer to KVM hosts.</div>',
     );
@@ -188,7 +194,7 @@ function conformanceSection(doc: ReportDoc, charts: ChartSpec[]): string {
     .map(([o]) => `<span>${pill(o, o)} ${{ pass: 'requirement met', warn: 'SHOULD not met', fail: 'MUST violated (evidence: expected vs observed)', skip: 'not testable here (reason given)' }[o]}</span>`)
     .join('');
   return `<section id="conformance"><h2 class="page">Virtio conformance</h2>
-<p class="lead">Each requirement of the catalogue checked from the driver side, per device under test. Hover a cell for its evidence, or click to expand it.</p>
+<p class="lead">Each requirement of the catalogue checked from the driver side, per device under test.<span class="screen-only"> Hover a cell for its evidence, or click to expand it.</span></p>
 ${charts.map((s) => chartBlock(s, doc.level)).join('')}
 <h3>Requirement × device</h3><div class="legend">${legend}</div>
 <table class="matrix"><thead>${head}</thead><tbody>${rows.join('')}</tbody></table>
@@ -223,7 +229,7 @@ function appendixSection(doc: ReportDoc): string {
     return `<h4>${esc(seriesLabel(c.key))} · ${esc(c.key.workload)} · ${esc(sizeLabel(c.key.size))} <small class="mono">${esc(c.id)}</small></h4>
 <table class="numbers"><thead><tr><th>Metric</th><th class="num">Mean</th><th class="num">${Math.round(doc.level * 100)} % CI</th><th class="num">Std dev</th><th class="num">n</th><th>Unit</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
   });
-  return `<section id="appendix"><h2>Every metric of every cell</h2><details><summary>Show all ${doc.cells.length} cells (the same numbers as results.csv / summary.csv)</summary>${tables.join('')}</details></section>`;
+  return `<section id="appendix"><h2>Every metric of every cell</h2><p class="lead print-only">Every metric of every cell, with its confidence interval, standard deviation and sample count, is in summary.csv (and per iteration in results.csv) beside this report, and in the HTML version.</p><details class="screen-only"><summary>Show all ${doc.cells.length} cells (the same numbers as results.csv / summary.csv)</summary>${tables.join('')}</details></section>`;
 }
 
 export function reportHtml(doc: ReportDoc): string {

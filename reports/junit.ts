@@ -9,7 +9,7 @@ import { metricInfo } from '../harness/results/metrics.ts';
 import type { CellComparison, Comparison, MetricComparison } from './compare.ts';
 import { headlineMetrics } from './compare.ts';
 import { num, pct, pEq, sizeLabel } from './format.ts';
-import type { CellReport, ReportDoc } from './model.ts';
+import { appliesTo, scopeLabel, scopeWorkload, type CellReport, type ReportDoc } from './model.ts';
 
 export interface JUnitCase {
   classname: string;
@@ -126,14 +126,14 @@ function benchmarkSuite(doc: ReportDoc, comparison?: Comparison): JUnitSuite {
     };
   });
   for (const s of doc.skips) {
-    cases.push({ classname: cellClass(s.backend, s.workload), name: `${s.backend}/${s.workload ?? '*'}`, timeS: 0, skipped: { message: s.reason } });
+    cases.push({ classname: cellClass(s.backend, scopeWorkload(s)), name: scopeLabel(s), timeS: 0, skipped: { message: s.reason } });
   }
   // Errors that match no measured cell (a backend that never booted) still fail the report.
   for (const e of doc.errors) {
-    if (doc.cells.some((c) => c.key.backend === e.backend && (!e.workload || c.key.workload === e.workload))) continue;
+    if (doc.cells.some((c) => appliesTo(e, c))) continue;
     cases.push({
-      classname: cellClass(e.backend, e.workload),
-      name: `${e.backend}/${e.workload ?? '*'}`,
+      classname: cellClass(e.backend, scopeWorkload(e)),
+      name: scopeLabel(e),
       timeS: 0,
       failure: { message: e.message.split('\n')[0], type: 'error', text: e.message },
     });

@@ -168,6 +168,25 @@ function conformanceFrom(records: ResultRecord[]): ConformanceReport {
   };
 }
 
+/**
+ * Whether a skip/error record concerns a cell. Its `workload` names a workload, or (as the run
+ * executor writes it) a whole cell id; no workload means the whole backend.
+ */
+export function appliesTo(r: { backend: string; workload?: string }, c: { id: string; key: CellKey }): boolean {
+  return r.backend === c.key.backend && (r.workload === undefined || r.workload === c.key.workload || r.workload === c.id);
+}
+
+/** "copy/TCP_CRR", "copy/*", or the cell id itself when the record names one. */
+export function scopeLabel(r: { backend: string; workload?: string }): string {
+  if (r.workload?.startsWith(`${r.backend}/`)) return r.workload;
+  return `${r.backend}/${r.workload ?? '*'}`;
+}
+
+/** The workload a skip/error record names, whether it holds a workload or a cell id. */
+export function scopeWorkload(r: { backend: string; workload?: string }): string | undefined {
+  return r.workload?.startsWith(`${r.backend}/`) ? r.workload.split('/')[1] : r.workload;
+}
+
 export function buildReport(run: RunData, level = 0.95): ReportDoc {
   const { records, manifest } = run;
   const errors = records.flatMap((r) => (r.type === 'error' ? [{ backend: r.backend, workload: r.workload, message: r.message }] : []));
@@ -176,7 +195,7 @@ export function buildReport(run: RunData, level = 0.95): ReportDoc {
   cells.sort(cellOrder(backends));
   for (const c of cells) {
     c.errors = errors
-      .filter((e) => e.backend === c.key.backend && (e.workload === undefined || e.workload === c.key.workload))
+      .filter((e) => appliesTo(e, c))
       .map((e) => e.message);
   }
   const used = new Set(cells.flatMap((c) => Object.keys(c.summary)));

@@ -113,13 +113,13 @@ const PENDING_WAIT_MS = 15_000;
 export class Ledger implements Recorder {
   readonly file: string;
   private fd: number | undefined;
+  private done = false;
   private closing = false;
   private pending = new Set<Promise<unknown>>();
   private teardownPromise: Promise<string[]> | undefined;
 
   private constructor(readonly runId: string, file: string) {
     this.file = file;
-    this.fd = fs.openSync(file, 'a');
   }
 
   /** A new ledger owned by this process (cleanup leaves ledgers of live owners alone). */
@@ -146,7 +146,9 @@ export class Ledger implements Recorder {
   }
 
   private write(e: Entry): void {
-    if (this.fd === undefined) throw new Error(`ledger ${this.runId} is closed`);
+    if (this.done) throw new Error(`ledger ${this.runId} is closed`);
+    // Opened on first write: reading someone else's ledger (cleanup, the orphan sweep) holds no fd.
+    this.fd ??= fs.openSync(this.file, 'a');
     fs.writeSync(this.fd, JSON.stringify(e) + '\n');
     fs.fsyncSync(this.fd);
   }
@@ -251,9 +253,15 @@ export class Ledger implements Recorder {
     return [...live.values()].reverse();
   }
 
-  /** Remove every live object; returns what failed (empty when the host is clean). Idempotent. */
+  /**
+   * Remove every live object; returns what failed (empty when the host is clean). Concurrent
+   * calls share one teardown; after a partial failure a later call tries the rest again.
+   */
   teardown(log: (msg: string) => void = () => {}): Promise<string[]> {
-    this.teardownPromise ??= this.doTeardown(log);
+    this.teardownPromise ??= this.doTeardown(log).then((failures) => {
+      if (failures.length) this.teardownPromise = undefined;
+      return failures;
+    });
     return this.teardownPromise;
   }
 
@@ -264,6 +272,7 @@ export class Ledger implements Recorder {
     if (failures.length === 0) {
       if (this.fd !== undefined) fs.closeSync(this.fd);
       this.fd = undefined;
+      this.done = true;
       fs.rmSync(this.file, { force: true });
     }
     return failures;
@@ -317,7 +326,7 @@ async function waitPending(pending: Promise<unknown>[], ms: number, log: (m: str
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function killAndWait(pid: number, startTime: string): Promise<void> {
+async function killAndWait(pid: number, startTime: string, group = true): Promise<void> {
   const alive = () => processAlive(pid, startTime);
   if (!alive()) return;
   // Process groups first: QEMU and daemons are started as group leaders.
@@ -326,6 +335,7 @@ async function killAndWait(pid: number, startTime: string): Promise<void> {
     ['SIGKILL', 5000],
   ] as const) {
     try {
+      if (!group) throw new Error('single process');
       process.kill(-pid, sig);
     } catch {
       try {
@@ -338,6 +348,20 @@ async function killAndWait(pid: number, startTime: string): Promise<void> {
     if (!alive()) return;
   }
   throw new Error(`process ${pid} survived SIGKILL (state ${processState(pid)})`);
+}
+
+/**
+ * Processes still running inside one of our namespaces (a workload server a crashed run started)
+ * would keep it, and its links, alive after `ip netns del`: they belong to the run and go first.
+ */
+async function killProcessesIn(netns: string): Promise<void> {
+  const r = await exec(['ip', 'netns', 'pids', netns], { nothrow: true });
+  if (r.code !== 0) return;
+  for (const pid of r.stdout.split(/\s+/).filter(Boolean).map(Number)) {
+    if (pid === process.pid) continue;
+    const startTime = processStartTime(pid);
+    if (startTime !== undefined) await killAndWait(pid, startTime, false);
+  }
 }
 
 const GONE = /Cannot find device|does not exist|No such file|No such device|not found/i;
@@ -397,6 +421,7 @@ export async function removeObject(obj: LedgerObject): Promise<void> {
     case 'moved-link':
       return moveLinkHome(obj);
     case 'netns': {
+      await killProcessesIn(obj.name);
       const r = await exec(['ip', 'netns', 'del', obj.name], { nothrow: true });
       if (r.code !== 0 && !GONE.test(r.stderr)) throw new Error(r.stderr.trim());
       return;

@@ -24,6 +24,15 @@ export function untrack(ledger: Ledger): void {
   active.delete(ledger);
 }
 
+const interruptHooks = new Set<() => void>();
+
+/** Called (synchronously) when a signal interrupts the process, before teardown: e.g. to mark a
+ *  run directory "interrupted". Returns an unsubscribe. */
+export function onInterrupt(fn: () => void): () => void {
+  interruptHooks.add(fn);
+  return () => interruptHooks.delete(fn);
+}
+
 /** True once a signal started teardown: long-running loops should stop starting new work. */
 export function isTearingDown(): boolean {
   return tearingDown;
@@ -41,6 +50,13 @@ async function onSignal(sig: NodeJS.Signals): Promise<void> {
   }
   tearingDown = true;
   process.stderr.write(`\nvnetbench: ${sig} received, tearing down\n`);
+  for (const fn of interruptHooks) {
+    try {
+      fn();
+    } catch {
+      /* never block teardown */
+    }
+  }
   const left = await teardownAll((m) => process.stderr.write(`  ${m}\n`));
   if (left.length) process.stderr.write(`vnetbench: teardown left (run \`vnetbench cleanup\`):\n  ${left.join('\n  ')}\n`);
   process.exit(EXIT_FOR[sig] ?? 1);

@@ -169,6 +169,18 @@ export interface SweepOptions {
   onlyIds?: ReadonlySet<string>;
   /** Ignore the live-run protection (a run whose harness is alive but hung). */
   force?: boolean;
+  /** Objects a ledger already accounts for (a dry run lists them there, not again here). */
+  known?: LedgerObject[];
+}
+
+function knownKeys(objs: LedgerObject[]): Set<string> {
+  const keys = new Set<string>();
+  for (const o of objs) {
+    if (o.kind === 'netns' || (o.kind === 'link' && !o.netns)) keys.add(`name:${o.name}`);
+    else if (o.kind === 'process') keys.add(`pid:${o.pid}`);
+    else if (o.kind === 'file' || o.kind === 'tmpdir') keys.add(`path:${o.path}`);
+  }
+  return keys;
 }
 
 export async function sweepOrphans(
@@ -183,6 +195,7 @@ export async function sweepOrphans(
     if (!id || guard.has(id)) return false;
     return !opts.onlyIds || opts.onlyIds.has(id);
   };
+  const known = knownKeys(opts.known ?? []);
   const verb = dryRun ? 'would remove' : 'removing';
   let n = 0;
   const act = async (what: string, obj: LedgerObject) => {
@@ -191,15 +204,15 @@ export async function sweepOrphans(
     if (!dryRun) await removeObject(obj);
   };
   // Same order as a ledger teardown: processes, links, namespaces, then files.
-  for (const p of found.processes) {
+  for (const p of found.processes.filter((x) => !known.has(`pid:${x.pid}`))) {
     const ids = p.ids.filter((id) => wanted(`vnb-${id}-`));
     if (ids.length === p.ids.length && ids.length > 0) {
       await act(`process ${p.pid} (${p.comm}, run ${ids.join(',')})`, { kind: 'process', pid: p.pid, startTime: p.startTime, comm: p.comm });
     }
   }
-  for (const l of found.links.filter(wanted)) await act(`link ${l}`, { kind: 'link', name: l });
-  for (const ns of found.namespaces.filter(wanted)) await act(`namespace ${ns}`, { kind: 'netns', name: ns });
-  for (const p of found.paths.filter((x) => wanted(path.basename(x)))) {
+  for (const l of found.links.filter((x) => wanted(x) && !known.has(`name:${x}`))) await act(`link ${l}`, { kind: 'link', name: l });
+  for (const ns of found.namespaces.filter((x) => wanted(x) && !known.has(`name:${x}`))) await act(`namespace ${ns}`, { kind: 'netns', name: ns });
+  for (const p of found.paths.filter((x) => wanted(path.basename(x)) && !known.has(`path:${x}`))) {
     const isDir = fs.lstatSync(p, { throwIfNoEntry: false })?.isDirectory();
     await act(`${isDir ? 'directory' : 'file'} ${p}`, isDir ? { kind: 'tmpdir', path: p } : { kind: 'file', path: p });
   }

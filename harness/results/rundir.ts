@@ -76,7 +76,11 @@ export class RunWriter {
     fs.renameSync(tmp, path.join(this.dir, 'manifest.json'));
   }
 
+  /** Records written by this process, by type (a resumed run counts only its own). */
+  readonly written: Partial<Record<ResultRecord['type'], number>> = {};
+
   record(r: ResultRecord): void {
+    this.written[r.type] = (this.written[r.type] ?? 0) + 1;
     appendSync(path.join(this.dir, 'results.jsonl'), JSON.stringify(r) + '\n');
   }
 

@@ -54,10 +54,13 @@ export interface CellKey {
   streams: number;
   queues: number;
   engine: string;
+  /** UDP_STREAM only: which way the datagrams flow (the other workloads' names fix it). */
+  direction?: 'guest-to-peer' | 'peer-to-guest';
 }
 
 export function cellId(c: CellKey): string {
-  return `${c.backend}/${c.workload}/${c.size}/offloads-${c.offloads}/s${c.streams}/q${c.queues}/${c.engine}`;
+  const w = c.direction ? `${c.workload}:${c.direction}` : c.workload;
+  return `${c.backend}/${w}/${c.size}/offloads-${c.offloads}/s${c.streams}/q${c.queues}/${c.engine}`;
 }
 
 export interface MetricSummary {
@@ -90,8 +93,8 @@ export type ResultRecord =
       warnings: string[];
     }
   | { type: 'boot'; backend: string; bootToReadyS: number; accel: 'kvm' | 'tcg' }
-  | { type: 'skip'; backend: string; workload?: string; reason: string }
-  | { type: 'error'; backend: string; workload?: string; message: string }
+  | { type: 'skip'; backend: string; workload?: string; cell?: CellKey; reason: string }
+  | { type: 'error'; backend: string; workload?: string; cell?: CellKey; message: string }
   | ConformanceRecord;
 
 export type ConformanceOutcome = 'pass' | 'fail' | 'warn' | 'skip';

@@ -2,6 +2,7 @@
 // no side effects. One guest boot per backend serves all of its cells.
 import type { BackendName, RunConfig, WorkloadName } from '../config/schema.ts';
 import { cellId, type CellKey } from '../results/types.ts';
+import { directionsOf } from '../workloads/types.ts';
 
 export interface BackendPlan {
   backend: BackendName;
@@ -33,8 +34,18 @@ function cellsFor(backend: BackendName, c: RunConfig): CellKey[] {
   // Offloads outermost: toggling them is a guest+host reconfiguration, done once per value.
   for (const offloads of c.offloads)
     for (const workload of c.workloads as WorkloadName[])
-      for (const size of c.sizes)
-        cells.push({ backend, workload, size, offloads, streams: c.streams, queues: c.queues, engine: c.engine });
+      for (const direction of directionsOf(workload))
+        for (const size of c.sizes)
+          cells.push({
+            backend,
+            workload,
+            size,
+            offloads,
+            streams: c.streams,
+            queues: c.queues,
+            engine: c.engine,
+            ...(direction ? { direction } : {}),
+          });
   return cells;
 }
 

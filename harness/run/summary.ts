@@ -51,7 +51,7 @@ export function summaryTable(records: readonly ResultRecord[]): string {
     for (const r of sorted) {
       t.push([
         r.cell.backend,
-        r.cell.workload,
+        r.cell.direction ? `${r.cell.workload} ${r.cell.direction}` : r.cell.workload,
         String(r.cell.size),
         r.cell.offloads,
         primary(r.cell, r),

@@ -31,7 +31,17 @@ function launch(argv: string[], tool: string, ledger: Ledger): { child: ChildPro
     startTime: processStartTime(child.pid) ?? '',
     comm: path.basename(tool).slice(0, 15),
   };
-  ledger.add(obj);
+  try {
+    ledger.add(obj);
+  } catch (e) {
+    // Teardown has begun: nothing may outlive it, so this process goes at once.
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+    throw e;
+  }
   const out = { text: '' };
   const err = { text: '' };
   collect(child.stdout, out);
@@ -39,7 +49,11 @@ function launch(argv: string[], tool: string, ledger: Ledger): { child: ChildPro
   const exited = new Promise<Outcome>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => {
-      ledger.removed(obj);
+      try {
+        ledger.removed(obj);
+      } catch {
+        // The ledger was torn down (and closed) first: teardown already recorded the removal.
+      }
       resolve({ code, signal, stdout: out.text, stderr: err.text });
     });
   });

@@ -15,6 +15,7 @@ const UDP_MAX = 65507;
 export function iperf3Engine(tools: ToolResolver): WorkloadEngine {
   return {
     name: 'iperf3',
+    startupS: 0,
     unsupported(spec) {
       if (spec.workload.endsWith('_RR') || spec.workload === 'TCP_CRR') {
         return `iperf3 has no request/response mode (bulk transfer only), so it cannot run ${spec.workload}; use netperf or sockperf`;

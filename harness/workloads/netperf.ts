@@ -83,6 +83,7 @@ export function netperfEngine(tools: ToolResolver): WorkloadEngine {
 
   return {
     name: 'netperf',
+    startupS: 0,
     unsupported(spec) {
       if (spec.workload.startsWith('UDP_') && spec.size > UDP_MAX) {
         return `netperf ${spec.workload}: ${spec.size} bytes exceeds the largest UDP payload (${UDP_MAX})`;

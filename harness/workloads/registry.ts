@@ -3,7 +3,7 @@ import type { EngineName, WorkloadName } from '../config/schema.ts';
 import { iperf3Engine } from './iperf3.ts';
 import { netperfEngine } from './netperf.ts';
 import { sockperfEngine } from './sockperf.ts';
-import type { Direction, ToolResolver, WorkloadEngine } from './types.ts';
+import { directionsOf, type Direction, type ToolResolver, type WorkloadEngine } from './types.ts';
 
 const FACTORIES: Record<EngineName, (tools: ToolResolver) => WorkloadEngine> = {
   netperf: netperfEngine,
@@ -25,8 +25,7 @@ export function supportMatrix(
   for (const name of Object.keys(FACTORIES) as EngineName[]) {
     const e = engineFor(name, tools);
     for (const workload of workloads) {
-      const dirs: (Direction | undefined)[] = workload === 'UDP_STREAM' ? ['guest-to-peer', 'peer-to-guest'] : [undefined];
-      for (const direction of dirs) {
+      for (const direction of directionsOf(workload)) {
         const why = e.unsupported({ workload, size, direction });
         rows.push({ engine: name, workload, direction, ...(why ? { unsupported: why } : { clientSide: e.clientSide({ workload, direction }) }) });
       }

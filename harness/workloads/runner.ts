@@ -2,8 +2,8 @@
 // together, open and close a measurement window inside their run (the sampler's snapshots), wait
 // for them, parse and combine. Knows nothing of QEMU or the sampler: window hooks connect those.
 //
-// The window: clients start at t0 and run d seconds; it opens at t0 + m and closes at t0 + d - m
-// with m = clamp(0.15 d, 0.25 s, 2 s). Connection setup, slow start and teardown stay outside, so
+// The window: clients start at t0, begin their timed run after the engine's startupS (s) and run
+// d seconds; the window opens at t0 + s + m and closes at t0 + s + d - m, m = clamp(0.15 d, 0.25 s, 2 s). Connection setup, slow start and teardown stay outside, so
 // CPU is sampled in steady state; the engine's rate is over its whole run, and both are rates, so
 // service demand (CPU rate / work rate) is consistent. A client that ends before the window
 // closes is an error: its CPU would be missing.
@@ -115,7 +115,7 @@ export async function runClients(
   const runner = sides[clientSide];
   const cmds = engine.clients(spec);
   const d = wholeSeconds(spec.durationS);
-  const timeoutMs = opts.timeoutMs ?? (d + 60) * 1000;
+  const timeoutMs = opts.timeoutMs ?? (engine.startupS + d + 60) * 1000;
   const t0 = Date.now();
   const started: StartedCommand[] = [];
   for (const c of cmds) started.push(await runner.start(c.argv, { timeoutMs }));
@@ -133,6 +133,7 @@ export async function runClients(
 
   if (opts.hooks) {
     const m = windowMarginS(d) * 1000;
+    const s = engine.startupS * 1000;
     const inWindow = async (atMs: number, hook: (p: number[]) => Promise<void>, what: string) => {
       const wait = t0 + atMs - Date.now();
       if (wait > 0) await Promise.race([sleep(wait), all.then(() => {}, () => {})]);
@@ -142,8 +143,8 @@ export async function runClients(
       }
       await hook(pids);
     };
-    await inWindow(m, opts.hooks.open, 'opened');
-    await inWindow(d * 1000 - m, opts.hooks.close, 'closed');
+    await inWindow(s + m, opts.hooks.open, 'opened');
+    await inWindow(s + d * 1000 - m, opts.hooks.close, 'closed');
   }
   const results = await all;
   const perClient = results.map((o, i) => {

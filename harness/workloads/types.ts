@@ -43,6 +43,11 @@ export interface WorkloadEngine {
   name: EngineName;
   /** undefined when supported, else why not (e.g. "sockperf has no TCP_CRR"). */
   unsupported(spec: Pick<WorkloadSpec, 'workload' | 'size' | 'direction'>): string | undefined;
+  /**
+   * Seconds from starting a client to the start of its timed run (sockperf sleeps ~2 s before
+   * "Starting test"); the runner's measurement window is placed after it.
+   */
+  startupS: number;
   /** Side that runs the clients; the servers run on the other one. */
   clientSide(spec: Pick<WorkloadSpec, 'workload' | 'direction'>): Side;
   /**

@@ -96,6 +96,7 @@
         borderWidth: line ? 2 : 0,
         pointRadius: line ? 3 : 0,
         spanGaps: true,
+        maxBarThickness: 56,
       };
       if (d.type) ds.type = d.type;
       if (d.stack) ds.stack = d.stack;
@@ -135,8 +136,10 @@
 
   function config(spec) {
     var horizontal = Boolean(spec.horizontal);
-    var valueAxis = { beginAtZero: true, stacked: Boolean(spec.stacked), title: { display: true, text: horizontal ? spec.xTitle : spec.yTitle }, ticks: { callback: fmt } };
-    var indexAxis = { stacked: Boolean(spec.stacked), title: { display: true, text: horizontal ? spec.yTitle : spec.xTitle }, grid: { display: false } };
+    var valueTitle = horizontal ? spec.xTitle : spec.yTitle;
+    var indexTitle = horizontal ? spec.yTitle : spec.xTitle;
+    var valueAxis = { beginAtZero: true, stacked: Boolean(spec.stacked), title: { display: Boolean(valueTitle), text: valueTitle }, ticks: { callback: fmt } };
+    var indexAxis = { stacked: Boolean(spec.stacked), title: { display: Boolean(indexTitle), text: indexTitle }, grid: { display: false } };
     if (spec.marks) {
       // Keep every reference line (0 and ±threshold) in view, whatever the data's range.
       var values = spec.marks.map(function (m) { return m.value; });

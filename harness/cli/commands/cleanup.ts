@@ -5,7 +5,7 @@
 // still alive are left alone unless --force.
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.ts';
-import { Ledger } from '../../core/ledger.ts';
+import { Ledger, type LedgerObject } from '../../core/ledger.ts';
 import { sweepOrphans } from '../../core/orphans.ts';
 
 interface CleanupOptions {
@@ -28,6 +28,7 @@ export async function cleanup(opts: CleanupOptions, out: (m: string) => void): P
   const only = parseRunIds(opts.run);
   let removed = 0;
   const failures: string[] = [];
+  const listed: LedgerObject[] = [];
   for (const file of Ledger.list()) {
     const l = Ledger.open(file);
     if (only && !only.has(l.runId)) continue;
@@ -40,6 +41,8 @@ export async function cleanup(opts: CleanupOptions, out: (m: string) => void): P
     out(`ledger ${l.runId}: ${live.length} object(s)`);
     if (opts.dryRun) {
       for (const o of live) out(`  would remove ${JSON.stringify(o)}`);
+      removed += live.length;
+      listed.push(...live);
       continue;
     }
     const left = await l.teardown((m) => out(`  ${m}`));
@@ -49,6 +52,7 @@ export async function cleanup(opts: CleanupOptions, out: (m: string) => void): P
   removed += await sweepOrphans(Boolean(opts.dryRun), (m) => out(`  ${m}`), {
     ...(only ? { onlyIds: only } : {}),
     force: Boolean(opts.force),
+    known: listed,
   });
   return { removed, failures };
 }

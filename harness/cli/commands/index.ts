@@ -6,5 +6,6 @@ import { register as cleanup } from './cleanup.ts';
 import { register as report } from './report.ts';
 import { register as compare } from './compare.ts';
 import { register as image } from './image.ts';
+import { register as run } from './run.ts';
 
-export const COMMANDS: ((program: Command) => void)[] = [setup, doctor, cleanup, report, compare, image];
+export const COMMANDS: ((program: Command) => void)[] = [setup, doctor, cleanup, report, compare, image, run];

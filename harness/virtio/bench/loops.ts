@@ -3,6 +3,7 @@
 
 import type { Buf, Virtqueue } from '../driver/types.ts';
 import type { MiniDevice } from './mini-device.ts';
+import { CTRL_CALL, CTRL_KICK, LATE_MS, SLEEP_MS, SPIN_POLLS, ring, type NotifyStats } from './shared.ts';
 
 const NONE: Buf[] = [];
 
@@ -20,18 +21,38 @@ export function oneThread(q: Virtqueue<number>, dev: MiniDevice, out: Buf[], bur
   }
 }
 
-/** Device in another thread: keep the ring as full as possible and reap whatever comes back. */
-export function crossThread(q: Virtqueue<number>, out: Buf[], ops: number): void {
+/**
+ * Device in another thread: reap whatever came back, and refill in batches of at least `refill`
+ * free slots — refilling slot by slot makes both threads fight over the same cache lines. Kicks
+ * go to the kick doorbell when kickNeeded() says so; after SPIN_POLLS empty polls the driver
+ * enables interrupts and sleeps on the call doorbell. Interrupts start disabled (polling).
+ */
+export function crossThread(q: Virtqueue<number>, out: Buf[], ops: number, ctrl: Int32Array, stats: NotifyStats, refill = 32): void {
   let sent = 0;
   let done = 0;
+  let idle = 0;
   while (done < ops) {
-    let added = false;
-    while (sent < ops && q.add(out, NONE, sent) >= 0) {
-      sent++;
-      added = true;
+    if (q.numFree >= refill || q.inFlight === 0) {
+      while (sent < ops && q.add(out, NONE, sent) >= 0) sent++;
+      if (q.kickNeeded()) {
+        ring(ctrl, CTRL_KICK);
+        stats.sent++;
+      }
     }
-    if (added) q.kickNeeded();
-    while (q.pollUsed() >= 0) done++;
+    let got = 0;
+    while (q.pollUsed() >= 0) got++;
+    done += got;
+    if (got > 0) idle = 0;
+    else if (++idle >= SPIN_POLLS) {
+      idle = 0;
+      const seen = Atomics.load(ctrl, CTRL_CALL);
+      if (!q.enableInterrupts()) {
+        stats.sleeps++;
+        const late = Atomics.wait(ctrl, CTRL_CALL, seen, SLEEP_MS) === 'timed-out' && q.hasUsed();
+        if (late && Atomics.wait(ctrl, CTRL_CALL, seen, LATE_MS) === 'timed-out') stats.lost++;
+      }
+      q.disableInterrupts();
+    }
   }
   if (q.inFlight !== 0) throw new Error(`${q.inFlight} buffers still in flight after ${ops} ops`);
 }

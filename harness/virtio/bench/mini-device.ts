@@ -1,11 +1,15 @@
 // The smallest device half that keeps a benchmark ring moving: it takes every available buffer in
-// ring order and marks it used with len 0, nothing else (no buffer access, no notifications — it
-// polls and tells the driver not to kick). It exists to measure the driver's ring operations, not
-// to check anything; the reference device in harness/virtio/device is the one written to the spec.
+// ring order and marks it used with len 0, nothing else (no buffer access). It polls with kicks
+// disabled, and can enable them before it sleeps; it reads the driver's interrupt suppression
+// (flags only: the benchmark does not negotiate EVENT_IDX). It exists to measure the driver's ring
+// operations, not to check anything; the reference device in harness/virtio/device is the one
+// written to the spec.
 
 import type { GuestMemory } from '../memory.ts';
 import {
   RING_EVENT_FLAGS_DISABLE,
+  RING_EVENT_FLAGS_ENABLE,
+  VIRTQ_AVAIL_F_NO_INTERRUPT,
   VIRTQ_DESC_F_AVAIL,
   VIRTQ_DESC_F_NEXT,
   VIRTQ_DESC_F_USED,
@@ -18,6 +22,11 @@ import { u16View, u32View } from '../driver/views.ts';
 export interface MiniDevice {
   /** Marks every buffer available now as used; returns how many. */
   step(): number;
+  /** Ask for kicks; true if a buffer is already available (then do not sleep). */
+  enableKicks(): boolean;
+  disableKicks(): void;
+  /** After step() returned buffers: whether the driver wants a used-buffer notification. */
+  callWanted(): boolean;
 }
 
 export class MiniSplitDevice implements MiniDevice {
@@ -35,7 +44,18 @@ export class MiniSplitDevice implements MiniDevice {
     this.used16 = u16View(mem, layout.device, s.used / 2);
     this.used32 = u32View(mem, layout.device, (s.used - 2) / 4);
     this.lastAvail = this.usedIdx = base;
-    Atomics.store(this.used16, 0, VIRTQ_USED_F_NO_NOTIFY); // polling: no kicks wanted
+    this.disableKicks(); // polling: no kicks wanted
+  }
+
+  enableKicks(): boolean {
+    Atomics.store(this.used16, 0, 0);
+    return Atomics.load(this.avail, 1) !== this.lastAvail; // store→load: pairs with the driver's kickNeeded
+  }
+  disableKicks(): void {
+    Atomics.store(this.used16, 0, VIRTQ_USED_F_NO_NOTIFY);
+  }
+  callWanted(): boolean {
+    return (Atomics.load(this.avail, 0) & VIRTQ_AVAIL_F_NO_INTERRUPT) === 0; // after the used.idx store
   }
 
   step(): number {
@@ -57,6 +77,8 @@ export class MiniSplitDevice implements MiniDevice {
 export class MiniPackedDevice implements MiniDevice {
   private readonly d16: Uint16Array;
   private readonly d32: Uint32Array;
+  private readonly drv: Uint16Array;
+  private readonly dev: Uint16Array;
   private readonly size: number;
   private pos = 0;
   private wrap = 1;
@@ -65,7 +87,21 @@ export class MiniPackedDevice implements MiniDevice {
     this.size = layout.size;
     this.d16 = u16View(mem, layout.desc, layout.size * 8);
     this.d32 = u32View(mem, layout.desc, layout.size * 4);
-    Atomics.store(u16View(mem, layout.device, 2), 1, RING_EVENT_FLAGS_DISABLE);
+    this.drv = u16View(mem, layout.driver, 2);
+    this.dev = u16View(mem, layout.device, 2);
+    this.disableKicks();
+  }
+
+  enableKicks(): boolean {
+    Atomics.store(this.dev, 1, RING_EVENT_FLAGS_ENABLE);
+    const f = Atomics.load(this.d16, (this.pos << 3) + 7);
+    return ((f >>> 7) & 1) === this.wrap && ((f >>> 15) & 1) !== this.wrap;
+  }
+  disableKicks(): void {
+    Atomics.store(this.dev, 1, RING_EVENT_FLAGS_DISABLE);
+  }
+  callWanted(): boolean {
+    return Atomics.load(this.drv, 1) !== RING_EVENT_FLAGS_DISABLE;
   }
 
   step(): number {

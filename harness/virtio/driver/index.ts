@@ -6,3 +6,4 @@ export { SplitQueue } from './split.ts';
 export { PackedQueue } from './packed.ts';
 export { allocateLayout } from './allocate.ts';
 export { checkSize } from './config.ts';
+export { takeMergeable, type MergedPacket } from './mergeable.ts';

@@ -47,7 +47,6 @@ export class PackedQueue<T = unknown> implements Virtqueue<T> {
   readonly kind = 'packed' as const;
   readonly size: number;
   readonly layout: QueueLayout;
-  broken: RingViolation | undefined;
   lastLen = 0;
   lastToken: T | undefined;
   lastBatched = false;
@@ -56,6 +55,7 @@ export class PackedQueue<T = unknown> implements Virtqueue<T> {
   /** Element Length exactly as the device wrote it, even when WRITE was clear. */
   lastRawLen = 0;
 
+  private violation: RingViolation | undefined;
   private readonly cfg: ResolvedConfig;
   private readonly d32: Uint32Array; // 4 words per descriptor: addr lo, addr hi, len, id | flags << 16
   private readonly d16: Uint16Array; // same memory; id at 8i+6, flags at 8i+7
@@ -132,6 +132,9 @@ export class PackedQueue<T = unknown> implements Virtqueue<T> {
     }
   }
 
+  get broken(): RingViolation | undefined {
+    return this.violation;
+  }
   get numFree(): number {
     return this.free;
   }
@@ -152,7 +155,7 @@ export class PackedQueue<T = unknown> implements Virtqueue<T> {
   }
 
   add(out: readonly Buf[], ins: readonly Buf[], token: T, indirect?: boolean): number {
-    if (this.broken) throw this.broken;
+    if (this.violation) throw this.violation;
     const n = out.length + ins.length;
     if (n === 0) throw new RangeError('a buffer needs at least one element (virtio §2.8.21.1)');
     const ind = useIndirect(this.cfg, n, indirect);
@@ -196,7 +199,7 @@ export class PackedQueue<T = unknown> implements Virtqueue<T> {
       }
       if (j < n - 1) flags |= VIRTQ_DESC_F_NEXT;
       if (j === 0) firstFlags = flags;
-      else this.d16[(pos << 3) + 7] = flags; // published by [W1]
+      else Atomics.store(this.d16, (pos << 3) + 7, flags); // one store per flags field; [W1] publishes the list
       if (++pos === this.size) {
         pos = 0;
         wrap ^= 1; // §2.8.1: toggles after the last descriptor in the ring
@@ -240,7 +243,7 @@ export class PackedQueue<T = unknown> implements Virtqueue<T> {
   }
 
   kickNeeded(): boolean {
-    if (this.broken) throw this.broken;
+    if (this.violation) throw this.violation;
     const added = this.numAdded;
     this.numAdded = 0;
     const word = Atomics.load(this.dev, 0); // [M1]
@@ -256,7 +259,7 @@ export class PackedQueue<T = unknown> implements Virtqueue<T> {
   }
 
   pollUsed(): number {
-    if (this.broken) throw this.broken;
+    if (this.violation) throw this.violation;
     if (this.batchLast >= 0) return this.takeBatched();
     const p = this.lastUsed;
     const f = Atomics.load(this.d16, (p << 3) + 7); // [R1]
@@ -324,7 +327,7 @@ export class PackedQueue<T = unknown> implements Virtqueue<T> {
   }
 
   hasUsed(): boolean {
-    if (this.broken) throw this.broken;
+    if (this.violation) throw this.violation;
     if (this.batchLast >= 0) return true;
     const f = Atomics.load(this.d16, (this.lastUsed << 3) + 7);
     const w = this.usedWrap;
@@ -347,7 +350,7 @@ export class PackedQueue<T = unknown> implements Virtqueue<T> {
   }
 
   private fail(message: string, clause: string): never {
-    this.broken = new RingViolation(message, clause);
-    throw this.broken;
+    this.violation = new RingViolation(message, clause);
+    throw this.violation;
   }
 }

@@ -39,17 +39,17 @@ import { assertLittleEndian, u16View, u32View, writeAddr } from './views.ts';
 
 const AVAIL_IDX = 1; // u16 index of avail.idx
 const USED_IDX = 1; // u16 index of used.idx
-const ROOM = 0xffff; // idx is a free-running u16 (§2.7.6, §2.7.8)
+const KICK_WINDOW = 0xffff; // idx is a free-running u16 (§2.7.6): more unkicked adds than this would alias
 
 export class SplitQueue<T = unknown> implements Virtqueue<T> {
   readonly kind = 'split' as const;
   readonly size: number;
   readonly layout: QueueLayout;
-  broken: RingViolation | undefined;
   lastLen = 0;
   lastToken: T | undefined;
   lastBatched = false;
 
+  private violation: RingViolation | undefined;
   private readonly cfg: ResolvedConfig;
   private readonly mask: number;
   private readonly desc: Uint32Array; // 4 words per descriptor: addr lo, addr hi, len, flags | next << 16
@@ -126,6 +126,9 @@ export class SplitQueue<T = unknown> implements Virtqueue<T> {
     Atomics.store(this.avail, AVAIL_IDX, cfg.base);
   }
 
+  get broken(): RingViolation | undefined {
+    return this.violation;
+  }
   get numFree(): number {
     return this.free;
   }
@@ -146,7 +149,7 @@ export class SplitQueue<T = unknown> implements Virtqueue<T> {
   }
 
   add(out: readonly Buf[], ins: readonly Buf[], token: T, indirect?: boolean): number {
-    if (this.broken) throw this.broken;
+    if (this.violation) throw this.violation;
     const n = out.length + ins.length;
     if (n === 0) throw new RangeError('a buffer needs at least one element (virtio §2.7.13.1)');
     const ind = useIndirect(this.cfg, n, indirect);
@@ -231,10 +234,10 @@ export class SplitQueue<T = unknown> implements Virtqueue<T> {
   }
 
   kickNeeded(): boolean {
-    if (this.broken) throw this.broken;
+    if (this.violation) throw this.violation;
     const added = this.numAdded;
     this.numAdded = 0;
-    if (added >= ROOM) return true; // old/new would alias; always safe to notify
+    if (added >= KICK_WINDOW) return true; // old/new would alias; always safe to notify
     // [M1] the Atomics.store of avail.idx in add() precedes these loads.
     if (this.cfg.eventIdx) {
       return vringNeedEvent(Atomics.load(this.used16, this.availEventAt), this.availIdx, (this.availIdx - added) & 0xffff);
@@ -243,7 +246,7 @@ export class SplitQueue<T = unknown> implements Virtqueue<T> {
   }
 
   pollUsed(): number {
-    if (this.broken) throw this.broken;
+    if (this.violation) throw this.violation;
     if (this.batchLast >= 0) return this.takeBatched();
     if (this.lastUsedIdx === this.seenUsedIdx) {
       this.seenUsedIdx = Atomics.load(this.used16, USED_IDX); // [R1]
@@ -316,7 +319,7 @@ export class SplitQueue<T = unknown> implements Virtqueue<T> {
   }
 
   hasUsed(): boolean {
-    if (this.broken) throw this.broken;
+    if (this.violation) throw this.violation;
     return this.batchLast >= 0 || Atomics.load(this.used16, USED_IDX) !== this.lastUsedIdx;
   }
 
@@ -337,7 +340,7 @@ export class SplitQueue<T = unknown> implements Virtqueue<T> {
   }
 
   private fail(message: string, clause: string): never {
-    this.broken = new RingViolation(message, clause);
-    throw this.broken;
+    this.violation = new RingViolation(message, clause);
+    throw this.violation;
   }
 }

@@ -2,6 +2,13 @@
 // request from the guest's MAC/IP, read frames until the peer's reply arrives. Proves the fd is
 // wired to the wire without a guest.
 import fs from 'node:fs';
+import koffi from 'koffi';
+
+const libc = koffi.load('libc.so.6');
+const fcntl = libc.func('int fcntl(int fd, int cmd, int arg)');
+const F_GETFL = 3;
+const F_SETFL = 4;
+const O_NONBLOCK = 0o4000;
 
 /** struct virtio_net_hdr without num_buffers: what a macvtap fd carries by default (10 bytes). */
 export const VNET_HDR_LEN = 10;
@@ -31,17 +38,40 @@ export function parseArpReply(frame: Buffer): ArpReply | undefined {
   return { senderMac: hex(f.subarray(22, 28)), senderIp: [...f.subarray(28, 32)].join('.'), targetMac: hex(f.subarray(32, 38)) };
 }
 
-const readAsync = (fd: number, buf: Buffer) =>
-  new Promise<number>((res, rej) => fs.read(fd, buf, 0, buf.length, null, (e, n) => (e ? rej(e) : res(n))));
-
-/** Send a request on fd and wait for the reply (frames that are not ARP replies are skipped). */
-export async function arpThroughFd(fd: number, srcMac: string, srcIp: string, dstIp: string, maxFrames = 50): Promise<ArpReply> {
-  fs.writeSync(fd, arpRequest(srcMac, srcIp, dstIp));
-  const buf = Buffer.alloc(65536);
-  for (let i = 0; i < maxFrames; i++) {
-    const n = await readAsync(fd, buf);
-    const r = parseArpReply(buf.subarray(0, n));
-    if (r && r.senderIp === dstIp) return r;
+/** One frame from any of the fds, or undefined when none is waiting (fds are non-blocking). */
+function readAny(fds: number[], buf: Buffer): Buffer | undefined {
+  for (const fd of fds) {
+    try {
+      return buf.subarray(0, fs.readSync(fd, buf));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+    }
   }
-  throw new Error(`no ARP reply from ${dstIp} in ${maxFrames} frames`);
+  return undefined;
+}
+
+/**
+ * Send a request on the first fd and wait (bounded) for the reply on any of them: with several
+ * macvtap queues the kernel picks the queue a frame lands on. The fds are switched to
+ * non-blocking for the exchange and back afterwards.
+ */
+export async function arpThroughFds(fds: number[], srcMac: string, srcIp: string, dstIp: string, timeoutMs = 10_000): Promise<ArpReply> {
+  const saved = fds.map((fd) => fcntl(fd, F_GETFL, 0) as number);
+  fds.forEach((fd, i) => fcntl(fd, F_SETFL, saved[i]! | O_NONBLOCK));
+  try {
+    fs.writeSync(fds[0]!, arpRequest(srcMac, srcIp, dstIp));
+    const buf = Buffer.alloc(65536);
+    for (const t0 = Date.now(); Date.now() - t0 < timeoutMs; ) {
+      const frame = readAny(fds, buf);
+      if (!frame) {
+        await new Promise((r) => setTimeout(r, 10));
+        continue;
+      }
+      const r = parseArpReply(frame);
+      if (r && r.senderIp === dstIp) return r;
+    }
+    throw new Error(`no ARP reply from ${dstIp} within ${timeoutMs} ms`);
+  } finally {
+    fds.forEach((fd, i) => fcntl(fd, F_SETFL, saved[i]!));
+  }
 }

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { RunConfigSchema, type RunConfigInput, type RunConfig } from '../../../harness/config/schema.ts';
 import { Ledger } from '../../../harness/core/ledger.ts';
+import { track, untrack } from '../../../harness/core/lifecycle.ts';
 import { shortId } from '../../../harness/core/names.ts';
 import { topologyProvider } from '../../../harness/topology/index.ts';
 import type { HostTopology } from '../../../harness/topology/types.ts';
@@ -26,6 +27,7 @@ export async function withRun(input: RunConfigInput, body: (r: Run) => Promise<v
   const prevState = process.env.VNETBENCH_STATE_DIR;
   process.env.VNETBENCH_STATE_DIR = stateDir;
   const ledger = Ledger.create(shortId());
+  track(ledger); // a test run killed by SIGTERM/SIGINT still tears down
   const id = ledger.runId;
   const watch: string[] = [];
   try {
@@ -37,6 +39,7 @@ export async function withRun(input: RunConfigInput, body: (r: Run) => Promise<v
     await body({ ledger, topo, config, watch, ctx: { config, topology: topo, ledger, workDir, accel: 'tcg' } });
   } finally {
     const left = await ledger.teardown();
+    untrack(ledger);
     process.env.VNETBENCH_STATE_DIR = prevState;
     fs.rmSync(stateDir, { recursive: true, force: true });
     assert.deepEqual(left, [], 'teardown failures');

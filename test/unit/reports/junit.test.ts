@@ -8,7 +8,7 @@ import { exec } from '../../../harness/core/exec.ts';
 import { readRun } from '../../../harness/results/rundir.ts';
 import { compareRuns } from '../../../reports/compare.ts';
 import { compareJUnit, reportJUnit } from '../../../reports/junit.ts';
-import { buildReport } from '../../../reports/model.ts';
+import { appliesTo, buildReport } from '../../../reports/model.ts';
 import { fixtureRuns, tempDir, writeSyntheticRun } from './synthetic.ts';
 
 const XSD = path.resolve(import.meta.dirname, '..', '..', '..', 'fixtures', 'junit', 'junit.xsd');
@@ -56,7 +56,7 @@ for (const [name, dir] of runs) {
   test(`${name}: report JUnit validates and has a testcase per cell, skip, stray error and requirement`, async () => {
     const doc = buildReport(readRun(dir));
     const file = await validate(reportJUnit(doc), `${path.basename(dir)}.xml`);
-    const stray = doc.errors.filter((e) => !doc.cells.some((c) => c.key.backend === e.backend && (!e.workload || c.key.workload === e.workload)));
+    const stray = doc.errors.filter((e) => !doc.cells.some((c) => appliesTo(e, c)));
     const conf = doc.conformance.results;
     assert.equal(await count(file, '//testcase'), doc.cells.length + doc.skips.length + stray.length + conf.length);
     assert.equal(await count(file, '//testcase/failure'), doc.cells.filter((c) => c.errors.length).length + stray.length + conf.filter((r) => r.outcome === 'fail').length);

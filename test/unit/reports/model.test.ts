@@ -7,7 +7,7 @@ import path from 'node:path';
 import { readRun } from '../../../harness/results/rundir.ts';
 import { cellId } from '../../../harness/results/types.ts';
 import { summarize } from '../../../harness/stats/summary.ts';
-import { buildReport, requirementOrder } from '../../../reports/model.ts';
+import { buildReport, requirementOrder, scopeLabel } from '../../../reports/model.ts';
 import { fixtureRuns, tempDir, writeSyntheticRun } from './synthetic.ts';
 
 const tmp = tempDir();
@@ -89,3 +89,16 @@ for (const dir of fixtureRuns()) {
     assert.equal(doc.manifest.runId, run.manifest.runId);
   });
 }
+
+test('synthetic: a skip or error naming a whole cell id (as the run executor writes) applies to that cell only', () => {
+  const run = writeSyntheticRun(path.join(tmp, 'e'), { runId: 'synthetic-cellid', seed: 5, workloads: ['TCP_STREAM'], sizes: [64, 1024] });
+  const target = 'copy/TCP_STREAM/1024/offloads-on/s1/q1/netperf';
+  fs.appendFileSync(path.join(run.dir, 'results.jsonl'), JSON.stringify({ type: 'error', backend: 'copy', workload: target, message: 'netserver died' }) + '\n');
+  const doc = buildReport(readRun(run.dir));
+  assert.deepEqual(
+    doc.cells.filter((c) => c.errors.length).map((c) => c.id),
+    [target],
+  );
+  assert.equal(scopeLabel(doc.errors[0]), target);
+  assert.equal(scopeLabel({ backend: 'vhost' }), 'vhost/*');
+});

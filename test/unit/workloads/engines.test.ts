@@ -4,7 +4,7 @@ import { WORKLOADS } from '../../../harness/config/schema.ts';
 import { NETSERVER_BASE_PORT, NETPERF_SELECTORS } from '../../../harness/workloads/netperf.ts';
 import { engineFor, supportMatrix } from '../../../harness/workloads/registry.ts';
 import { directionOf, directionsOf, primaryMetric, type ToolResolver, type WorkloadSpec } from '../../../harness/workloads/types.ts';
-import { serverAddress } from '../../../harness/workloads/runner.ts';
+import { serverAddress, windowMarginS } from '../../../harness/workloads/runner.ts';
 
 // Paths that show which side a binary was resolved for.
 const tools: ToolResolver = (tool, side) => `/${side}/${tool}`;
@@ -120,4 +120,16 @@ test('directions and primary metrics', () => {
   assert.deepEqual(directionsOf('UDP_STREAM'), ['guest-to-peer', 'peer-to-guest']);
   assert.equal(primaryMetric('TCP_CRR'), 'transactions_per_s');
   assert.equal(primaryMetric('UDP_STREAM'), 'throughput_bps');
+});
+
+test('startup before the timed run: sockperf sleeps ~2 s before "Starting test"; the others start at once', () => {
+  assert.equal(engineFor('sockperf', tools).startupS, 2);
+  assert.equal(engineFor('netperf', tools).startupS, 0);
+  assert.equal(engineFor('iperf3', tools).startupS, 0);
+});
+
+test('measurement window margin: 15 % of the run, between 0.25 s and 2 s', () => {
+  assert.equal(windowMarginS(1), 0.25);
+  assert.equal(windowMarginS(10), 1.5);
+  assert.equal(windowMarginS(60), 2);
 });

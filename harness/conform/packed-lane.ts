@@ -1,0 +1,182 @@
+// The suite's driver side of one packed ring (§2.8), over raw ring access. Buffers are written at
+// consecutive ring positions with the AVAIL/USED bits of the driver's wrap counter, the first
+// descriptor's flags last (§2.8.21.1); used descriptors are read at the device's expected position
+// and skipped by the list length of the Buffer ID they name (§2.8.6). Like the split lane it keeps
+// what it cannot account for as anomalies instead of stopping.
+import {
+  VIRTQ_DESC_F_AVAIL,
+  VIRTQ_DESC_F_INDIRECT,
+  VIRTQ_DESC_F_NEXT,
+  VIRTQ_DESC_F_USED,
+  VIRTQ_DESC_F_WRITE,
+} from '../virtio/layout.ts';
+import { writePackedTable, type RawPackedRing } from '../virtio/driver/raw.ts';
+import type { GuestArena } from '../virtio/driver/index.ts';
+import type { AddOptions, Elem, UsedEntry } from './split-lane.ts';
+import { sleep } from './wait.ts';
+
+/** AVAIL/USED bits that make a descriptor available under driver wrap counter w (§2.8.1). */
+export function availBits(w: number): number {
+  return w ? VIRTQ_DESC_F_AVAIL : VIRTQ_DESC_F_USED;
+}
+
+/** Whether flags mark a used descriptor for used wrap counter w (AVAIL = USED = w). */
+export function isUsed(flags: number, w: number): boolean {
+  return ((flags >> 7) & 1) === w && ((flags >> 15) & 1) === w;
+}
+
+export interface PackedAddOptions extends AddOptions {
+  /** Buffer ID to use (default: the lowest free one). */
+  id?: number;
+  /** Write the list but leave the first descriptor's flags unwritten (publish later with publishFirst). */
+  hold?: boolean;
+  /** Buffer ID written in every descriptor but the last (the device must use the last one's, §2.8.6). */
+  leadingIds?: number;
+  /** Garbage for indirect entries' reserved id field (I3). */
+  indirectIds?: number;
+  /** Extra bits for indirect entries' flags (I3: reserved flags). */
+  indirectEntryFlags?: number;
+}
+
+export interface Held {
+  pos: number;
+  flags: number;
+}
+
+export class PackedLane {
+  readonly size: number;
+  readonly returned: UsedEntry[] = [];
+  readonly anomalies: string[] = [];
+  /** Ring positions each in-flight Buffer ID occupies (for skipping, §2.8.6). */
+  private readonly inflight = new Map<number, number>();
+  private pos = 0;
+  private wrap = 1;
+  private usedPos = 0;
+  private usedWrap = 1;
+
+  constructor(
+    readonly raw: RawPackedRing,
+    private readonly arena: GuestArena,
+    private readonly doKick: () => void,
+  ) {
+    this.size = raw.size;
+  }
+
+  get availState(): { pos: number; wrap: number } {
+    return { pos: this.pos, wrap: this.wrap };
+  }
+  get usedState(): { pos: number; wrap: number } {
+    return { pos: this.usedPos, wrap: this.usedWrap };
+  }
+  get inFlight(): number {
+    return this.inflight.size;
+  }
+  /** Ring positions not held by buffers in flight. */
+  get freeSlots(): number {
+    let n = this.size;
+    for (const c of this.inflight.values()) n -= c;
+    return n;
+  }
+  /** Descriptors each in-flight ID occupies. */
+  slotsOf(id: number): number | undefined {
+    return this.inflight.get(id);
+  }
+
+  kick(): void {
+    this.doKick();
+  }
+
+  private freeId(): number {
+    for (let id = 0; id < 0x10000; id++) if (!this.inflight.has(id)) return id;
+    throw new RangeError('packed lane: no free Buffer ID');
+  }
+
+  /** Make one buffer available. Returns its Buffer ID. */
+  add(elems: readonly Elem[], opts: PackedAddOptions = {}): number {
+    return this.addHeld(elems, opts).id;
+  }
+
+  /** As add(); with opts.hold the first descriptor stays unpublished and is returned. */
+  addHeld(elems: readonly Elem[], opts: PackedAddOptions = {}): { id: number; first: Held } {
+    const id = opts.id ?? this.freeId();
+    if (this.inflight.has(id)) throw new RangeError(`Buffer ID ${id} is already in flight`);
+    let list: Elem[] = [...elems];
+    if (opts.indirect) {
+      const addr = this.arena.alloc(elems.length * 16, 16);
+      writePackedTable(
+        this.raw.mem,
+        addr,
+        elems.map((e) => ({ addr: e.addr, len: e.len, id: opts.indirectIds ?? 0, flags: (e.write ? VIRTQ_DESC_F_WRITE : 0) | (e.flags ?? 0) | (opts.indirectEntryFlags ?? 0) })),
+      );
+      list = [{ addr, len: elems.length * 16, flags: VIRTQ_DESC_F_INDIRECT | (opts.indirectFlags ?? 0) }];
+    }
+    if (list.length > this.freeSlots) throw new RangeError(`packed lane: ${list.length} ring slots wanted, ${this.freeSlots} free`);
+    let first: Held = { pos: this.pos, flags: 0 };
+    list.forEach((e, j) => {
+      const flags = availBits(this.wrap) | (e.write ? VIRTQ_DESC_F_WRITE : 0) | (j < list.length - 1 ? VIRTQ_DESC_F_NEXT : 0) | (e.flags ?? 0);
+      const descId = j < list.length - 1 && opts.leadingIds !== undefined ? opts.leadingIds : id;
+      this.raw.writeBody(this.pos, { addr: e.addr, len: e.len, id: descId });
+      if (j === 0) first = { pos: this.pos, flags };
+      else this.raw.setFlags(this.pos, flags);
+      if (++this.pos === this.size) {
+        this.pos = 0;
+        this.wrap ^= 1;
+      }
+    });
+    this.inflight.set(id, list.length);
+    if (!opts.hold) this.raw.setFlags(first.pos, first.flags); // publishes the whole list
+    return { id, first };
+  }
+
+  /** Publish a list written with hold. */
+  publishFirst(h: Held): void {
+    this.raw.setFlags(h.pos, h.flags);
+  }
+
+  /** Used descriptors written since the last call, skipping each by its list length. */
+  takeUsed(): UsedEntry[] {
+    const out: UsedEntry[] = [];
+    for (let guard = 0; guard < this.size; guard++) {
+      const d = this.raw.readDesc(this.usedPos);
+      if (!isUsed(d.flags, this.usedWrap)) break;
+      const entry: UsedEntry = { id: d.id, len: d.len, slot: this.usedPos, flags: d.flags };
+      out.push(entry);
+      let skip = this.inflight.get(d.id);
+      if (skip === undefined) {
+        this.anomalies.push(`used descriptor at position ${this.usedPos} names Buffer ID ${d.id}, not in flight`);
+        skip = 1;
+      } else {
+        this.inflight.delete(d.id);
+      }
+      this.usedPos += skip;
+      if (this.usedPos >= this.size) {
+        this.usedPos -= this.size;
+        this.usedWrap ^= 1;
+      }
+    }
+    this.returned.push(...out);
+    return out;
+  }
+
+  /** Wait until a used descriptor names `id` (or ms passed). */
+  async waitFor(id: number, ms: number): Promise<UsedEntry | undefined> {
+    const deadline = Date.now() + ms;
+    const from = this.returned.length;
+    for (;;) {
+      this.takeUsed();
+      const hit = this.returned.slice(from).find((e) => e.id === id);
+      if (hit || Date.now() >= deadline) return hit;
+      await sleep(1);
+    }
+  }
+
+  async waitUsed(n: number, ms: number): Promise<UsedEntry[]> {
+    const out: UsedEntry[] = [];
+    const deadline = Date.now() + ms;
+    for (;;) {
+      out.push(...this.takeUsed());
+      if (out.length >= n || Date.now() >= deadline) return out;
+      await sleep(1);
+    }
+  }
+}

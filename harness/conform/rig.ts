@@ -1,0 +1,238 @@
+// Opens a rig on a DUT: guest memory of the transport's kind, rings laid out in it (split or packed,
+// any size, a preset base for wrap-around tests), kick and call eventfds, and the bring-up
+// sequence of the transport (harness/vhost/bringup.ts for vhost; the virtio status sequence of
+// §3.1.1 for the in-process device). close() undoes all of it, whatever state the device is in.
+import { eventfd, type EventFd } from '../sys/eventfd.ts';
+import { bringUp } from '../vhost/bringup.ts';
+import type { DeviceSession } from '../vhost/session.ts';
+import { GuestArena, allocateLayout, queueKind, checkSize, type QueueLayout } from '../virtio/driver/index.ts';
+import { RawPackedRing, RawSplitRing } from '../virtio/driver/raw.ts';
+import { byteView } from '../virtio/driver/views.ts';
+import { F, bit } from '../virtio/features.ts';
+import { VIRTIO_STATUS } from '../virtio/layout.ts';
+import type { ConformDut, RigMemory } from './dut.ts';
+import { PackedLane } from './packed-lane.ts';
+import type { Rig, RigBringUp, RigQueue, RigSpec } from './rig-types.ts';
+import { SplitLane } from './split-lane.ts';
+import type { ControlSession } from './types.ts';
+import { withTimeout } from './wait.ts';
+
+/** Bits a vhost transport reports that are not virtio device features (vhost-user bit 30, log, vnet hdr). */
+export const VHOST_ONLY_BITS = bit(F.VHOST_USER_F_PROTOCOL_FEATURES) | bit(F.VHOST_F_LOG_ALL) | bit(F.VHOST_NET_F_VIRTIO_NET_HDR);
+
+/** Guard space around every buffer a rig hands out (never given to the device). */
+export const GUARD = 64;
+const DEFAULT_MEM = 4 << 20;
+const CLOSE_MS = 3000;
+
+/** The vhost encoding of where a queue starts: split avail idx; packed position | wrap << 15. */
+function startBase(kind: 'split' | 'packed', base: number): number {
+  return kind === 'split' ? base & 0xffff : 0x8000;
+}
+
+class RigQueueImpl implements RigQueue {
+  constructor(
+    readonly index: number,
+    readonly layout: QueueLayout,
+    readonly split: RawSplitRing | undefined,
+    readonly packed: RawPackedRing | undefined,
+    readonly kickFd: EventFd,
+    readonly callFd: EventFd | undefined,
+  ) {}
+  get kind() {
+    return this.layout.kind;
+  }
+  get size() {
+    return this.layout.size;
+  }
+  kick(): void {
+    this.kickFd.signal();
+  }
+  takeCalls(): number {
+    return this.callFd ? Number(this.callFd.read()) : 0;
+  }
+  async waitCall(ms: number): Promise<number> {
+    if (!this.callFd) return 0;
+    try {
+      return Number(await this.callFd.wait(ms));
+    } catch {
+      return 0;
+    }
+  }
+}
+
+class RigImpl implements Rig {
+  private readonly splitLanes = new Map<number, SplitLane>();
+  private readonly packedLanes = new Map<number, PackedLane>();
+  private closed = false;
+
+  constructor(
+    readonly dut: ConformDut,
+    readonly session: ControlSession,
+    private readonly memh: RigMemory,
+    readonly arena: GuestArena,
+    readonly queues: readonly RigQueue[],
+    readonly up: RigBringUp,
+    readonly size: number,
+    private readonly base: number,
+  ) {}
+
+  get transport() {
+    return this.session.transport;
+  }
+  get offered() {
+    return this.up.offered;
+  }
+  get features() {
+    return this.up.acked & ~VHOST_ONLY_BITS;
+  }
+  get kind() {
+    return queueKind(this.features);
+  }
+  get mem() {
+    return this.memh.memory;
+  }
+  get wire() {
+    return this.dut.wire;
+  }
+  rx(pair = 0): RigQueue {
+    return this.queue(2 * pair);
+  }
+  tx(pair = 0): RigQueue {
+    return this.queue(2 * pair + 1);
+  }
+  private queue(i: number): RigQueue {
+    const q = this.queues[i];
+    if (!q) throw new RangeError(`rig has no ring ${i} (${this.queues.length} set up)`);
+    return q;
+  }
+
+  splitLane(index: number): SplitLane {
+    const q = this.queue(index);
+    if (!q.split) throw new RangeError(`ring ${index} is ${q.kind}, not split`);
+    let l = this.splitLanes.get(index);
+    if (!l) this.splitLanes.set(index, (l = new SplitLane(q.split, this.arena, this.base, () => q.kick())));
+    return l;
+  }
+
+  packedLane(index: number): PackedLane {
+    const q = this.queue(index);
+    if (!q.packed) throw new RangeError(`ring ${index} is ${q.kind}, not packed`);
+    let l = this.packedLanes.get(index);
+    if (!l) this.packedLanes.set(index, (l = new PackedLane(q.packed, this.arena, () => q.kick())));
+    return l;
+  }
+
+  buffer(len: number, fill = 0): number {
+    const at = this.arena.alloc(len + 2 * GUARD, 64) + GUARD;
+    if (fill !== 0 && len > 0) byteView(this.mem, at, len).fill(fill);
+    return at;
+  }
+
+  bytes(gpa: number, len: number): Uint8Array {
+    return byteView(this.mem, gpa, len);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      await withTimeout(this.session.close(), CLOSE_MS, `closing the session to ${this.session.label}`);
+    } catch {
+      /* a dead or hung device: the fds below are ours to close regardless */
+    }
+    for (const q of this.queues) {
+      q.kickFd.close();
+      q.callFd?.close();
+    }
+    this.memh.close();
+  }
+}
+
+/** Bring up a device session as `spec` describes; on any failure everything opened is closed. */
+export async function openRig(dut: ConformDut, spec: RigSpec): Promise<Rig> {
+  const kind = queueKind(spec.features);
+  const size = spec.size ?? 256;
+  checkSize(kind, size);
+  const pairs = spec.pairs ?? 1;
+  const base = kind === 'split' ? (spec.base ?? 0) & 0xffff : 0;
+  const memh = dut.memory(spec.memBytes ?? DEFAULT_MEM);
+  const arena = new GuestArena(memh.memory);
+  const queues: RigQueue[] = [];
+  let session: ControlSession | undefined;
+  try {
+    for (let i = 0; i < 2 * pairs; i++) queues.push(makeQueue(arena, i, kind, size, base, spec.callFds !== false));
+    session = await dut.connect();
+    const rings = queues.map((q) => ({
+      index: q.index,
+      num: size,
+      desc: BigInt(q.layout.desc),
+      avail: BigInt(q.layout.driver),
+      used: BigInt(q.layout.device),
+      kickFd: q.kickFd.fd,
+      callFd: q.callFd?.fd ?? null,
+      base: startBase(kind, base),
+    }));
+    const plan = { features: spec.features, memory: memh.memory, rings, enable: spec.enable, driverOk: spec.driverOk };
+    const up = session.transport === 'in-process' ? await bringUpInProcess(session, plan) : await bringUp(session as DeviceSession, plan);
+    if (session.transport === 'vhost-net') await dut.attach(session, rings.map((r) => r.index));
+    // DPDK acks SET_STATUS before it starts the device (new_device runs after the reply): one more
+    // round trip makes sure the data path is live before the check starts.
+    if (session.transport === 'vhost-user' && spec.driverOk !== false) await session.getFeatures();
+    return new RigImpl(dut, session, memh, arena, queues, up, size, base);
+  } catch (err) {
+    if (session) await withTimeout(session.close(), CLOSE_MS, 'closing a failed session').catch(() => undefined);
+    for (const q of queues) {
+      q.kickFd.close();
+      q.callFd?.close();
+    }
+    memh.close();
+    throw err;
+  }
+}
+
+function makeQueue(arena: GuestArena, index: number, kind: 'split' | 'packed', size: number, base: number, withCall: boolean): RigQueue {
+  const layout = allocateLayout(arena, kind, size, 16, false);
+  let split: RawSplitRing | undefined;
+  let packed: RawPackedRing | undefined;
+  if (kind === 'split') {
+    split = new RawSplitRing(arena.mem, layout);
+    // A preset base goes into both indices, and used_event, so the first used buffer notifies (S7).
+    split.setAvailIdx(base);
+    split.setUsedIdx(base);
+    split.setUsedEvent(base);
+  } else {
+    packed = new RawPackedRing(arena.mem, layout);
+  }
+  return new RigQueueImpl(index, layout, split, packed, eventfd(), withCall ? eventfd() : undefined);
+}
+
+interface InProcessPlan {
+  features: bigint;
+  memory: RigMemory['memory'];
+  rings: { index: number; num: number; desc: bigint; avail: bigint; used: bigint; kickFd: number; callFd: number | null; base: number }[];
+  driverOk?: boolean;
+}
+
+/** The virtio status sequence (§3.1.1) against the in-process device. */
+async function bringUpInProcess(s: ControlSession, plan: InProcessPlan): Promise<RigBringUp> {
+  const t0 = performance.now();
+  const { ACKNOWLEDGE, DRIVER, FEATURES_OK, DRIVER_OK } = VIRTIO_STATUS;
+  const offered = await s.getFeatures();
+  await s.setStatus(ACKNOWLEDGE);
+  await s.setStatus(ACKNOWLEDGE | DRIVER);
+  const acked = offered & plan.features;
+  await s.setFeatures(acked);
+  await s.setStatus(ACKNOWLEDGE | DRIVER | FEATURES_OK);
+  const statusAfterFeaturesOk = await s.getStatus();
+  await s.setMemTable(plan.memory);
+  for (const r of plan.rings) {
+    await s.setVringNum(r.index, r.num);
+    await s.setVringBase(r.index, r.base);
+    await s.setVringAddr({ index: r.index, desc: r.desc, avail: r.avail, used: r.used });
+    await s.setVringKick(r.index, r.kickFd);
+    await s.setVringCall(r.index, r.callFd);
+  }
+  if (plan.driverOk !== false) await s.setStatus(ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK);
+  return { offered, acked, statusAfterFeaturesOk, durationMs: Math.round(performance.now() - t0) };
+}

@@ -1,0 +1,233 @@
+// Runs conformance checks against one DUT: decides applicability (features offered and allowed,
+// transport, wire, queue pairs), runs each check under its deadline, closes whatever the check
+// opened, watches the device — a crash or hang during a check is recorded as that check's finding,
+// the device is restarted and the suite goes on — and hands each record out as it is produced.
+import { NotExpressibleError, type SessionOp, type Support } from '../vhost/session.ts';
+import { F, featureNames, has } from '../virtio/features.ts';
+import type { ConformanceRecord } from '../results/types.ts';
+import type { ConformDut } from './dut.ts';
+import { openRig, VHOST_ONLY_BITS } from './rig.ts';
+import type { Rig, RigSpec } from './rig-types.ts';
+import { fail, skip, type Check, type CheckContext, type ConformTransport, type ControlSession, type HealthReport, type Verdict } from './types.ts';
+import { sleep, withTimeout } from './wait.ts';
+import { healthProbe } from './health.ts';
+
+export const DEFAULT_CHECK_TIMEOUT_MS = 10_000;
+
+export interface SuiteOptions {
+  dut: ConformDut;
+  checks: readonly Check[];
+  /** Features the suite may negotiate (--features); undefined = all the device offers. */
+  allowed?: bigint;
+  /** Called as each record is produced (the run directory appends it). */
+  onRecord?: (r: ConformanceRecord) => void;
+  onStart?: (c: Check) => void;
+  log?: (msg: string) => void;
+}
+
+export interface SuiteResult {
+  records: ConformanceRecord[];
+  durationMs: number;
+  restarts: number;
+}
+
+/** Why a check cannot run on this DUT, or undefined when it can. */
+export function applicability(check: Check, dut: ConformDut, allowed: bigint | undefined): string | undefined {
+  if (dut.unavailable) return dut.unavailable;
+  const why = check.cannot?.[dut.transport];
+  if (why) return why;
+  const offered = dut.offered & ~VHOST_ONLY_BITS;
+  for (const b of check.needs.features ?? []) {
+    const name = featureNames(1n << BigInt(b))[0];
+    if (!has(offered, b)) return `the device does not offer ${name}`;
+    if (allowed !== undefined && !has(allowed, b)) return `${name} is not in --features`;
+  }
+  if (check.needs.ring === 'packed' && !has(offered, F.F_RING_PACKED)) return 'the device does not offer RING_PACKED';
+  const w = check.needs.wire;
+  if (w && !dut.wire) return dut.noWire ?? "no wire to the device's far end";
+  return undefined;
+}
+
+/** Session operations a transport can express at all (checked before any session exists). */
+function expressible(transport: ConformTransport, op: SessionOp): Support {
+  if (transport === 'vhost-net') {
+    const no: Partial<Record<SessionOp, string>> = {
+      ringEnable: 'vhost-net has no per-ring enable (rings run once a backend is attached)',
+      status: 'vhost-net carries no virtio status (DRIVER_OK is a vDPA ioctl)',
+      protocolFeatures: 'vhost-net has no vhost-user protocol features',
+    };
+    return no[op] ? { ok: false, reason: no[op]! } : { ok: true };
+  }
+  if (transport === 'in-process') {
+    if (op === 'ringEnable') return { ok: false, reason: 'the in-process reference device has no per-ring enable (a vhost-user ring state)' };
+    if (op === 'protocolFeatures') return { ok: false, reason: 'the in-process device has no vhost-user protocol features' };
+    return { ok: true };
+  }
+  return { ok: true };
+}
+
+class Context implements CheckContext {
+  readonly rigs: Rig[] = [];
+  readonly sessions: ControlSession[] = [];
+  readonly notes: string[] = [];
+
+  constructor(
+    private readonly dut: ConformDut,
+    private readonly allowed: bigint | undefined,
+    private readonly log: (m: string) => void,
+  ) {}
+
+  get dutName() {
+    return this.dut.name;
+  }
+  get transport() {
+    return this.dut.transport;
+  }
+  get offered() {
+    return this.dut.offered;
+  }
+  get wire() {
+    return this.dut.wire;
+  }
+
+  async open(spec: RigSpec): Promise<Rig> {
+    const features = this.allowed === undefined ? spec.features : spec.features & this.allowed;
+    const rig = await openRig(this.dut, { ...spec, features });
+    this.rigs.push(rig);
+    return rig;
+  }
+
+  async connect(): Promise<ControlSession> {
+    const s = await this.dut.connect();
+    this.sessions.push(s);
+    return s;
+  }
+
+  alive(): boolean {
+    return this.dut.alive();
+  }
+
+  probeHealth(): Promise<HealthReport> {
+    return healthProbe(this.dut);
+  }
+
+  canExpress(op: SessionOp): Support {
+    return expressible(this.dut.transport, op);
+  }
+
+  note(msg: string): void {
+    this.notes.push(msg);
+    this.log(`  ${msg}`);
+  }
+
+  async closeAll(): Promise<void> {
+    for (const r of this.rigs.splice(0)) await r.close().catch(() => undefined);
+    for (const s of this.sessions.splice(0)) await withTimeout(s.close(), 3000, 'closing a session').catch(() => undefined);
+  }
+}
+
+/** Run one check; never throws. */
+async function runOne(check: Check, o: SuiteOptions, log: (m: string) => void): Promise<{ verdict: Verdict; hung: boolean }> {
+  const ctx = new Context(o.dut, o.allowed, log);
+  const ms = check.timeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS;
+  let hung = false;
+  let verdict: Verdict;
+  try {
+    verdict = await withTimeout(check.run(ctx), ms, `${check.id} to finish`);
+  } catch (err) {
+    verdict = fromError(err, ms);
+    hung = (err as Error).name === 'TimeoutError' && /to finish/.test((err as Error).message);
+  } finally {
+    await ctx.closeAll();
+  }
+  return { verdict, hung };
+}
+
+function fromError(err: unknown, ms: number): Verdict {
+  const e = err as Error;
+  if (err instanceof NotExpressibleError) return skip(`the transport cannot express ${e.message}`);
+  if (e?.name === 'TimeoutError' && /to finish/.test(e.message)) {
+    return fail(`the check did not finish within ${ms / 1000} s: the device stopped making progress (${e.message})`);
+  }
+  return fail(`check aborted by the device's behaviour: ${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`);
+}
+
+/** After a check: a dead or unresponsive device is a finding, then it is restarted. */
+async function afterCheck(o: SuiteOptions, v: Verdict, hung: boolean, log: (m: string) => void): Promise<{ verdict: Verdict; restarted: boolean }> {
+  const dut = o.dut;
+  let verdict = v;
+  let dead = !dut.alive();
+  let why = dead ? dut.deathNote() : '';
+  if (!dead && (hung || verdict.outcome === 'fail')) {
+    // A hang or an aborted check may mean the device no longer answers: ask it.
+    const h = await healthProbe(dut);
+    if (!h.ok) {
+      dead = true;
+      why = `the device no longer works: ${h.detail}`;
+    }
+  }
+  if (!dead) return { verdict, restarted: false };
+  if (verdict.outcome !== 'fail') verdict = fail(`the device crashed or stopped working during the check (${why}); before that: ${verdict.evidence}`);
+  else if (!verdict.evidence.includes(why)) verdict = fail(`${verdict.evidence} — device state afterwards: ${why}`);
+  if (!dut.restart) return { verdict, restarted: false };
+  log(`  restarting ${dut.name}: ${why.split('\n')[0]}`);
+  await dut.restart();
+  await sleep(50);
+  return { verdict, restarted: true };
+}
+
+export async function runSuite(o: SuiteOptions): Promise<SuiteResult> {
+  const t0 = performance.now();
+  const log = o.log ?? (() => {});
+  const records: ConformanceRecord[] = [];
+  let restarts = 0;
+  for (const check of order(o.checks)) {
+    o.onStart?.(check);
+    const start = performance.now();
+    let verdict: Verdict;
+    const why = applicability(check, o.dut, o.allowed) ?? (await pairsNeeded(check, o.dut)) ?? opsNeeded(check, o.dut);
+    if (why) {
+      verdict = skip(why);
+    } else {
+      const r = await runOne(check, o, log);
+      const after = await afterCheck(o, r.verdict, r.hung, log);
+      verdict = after.verdict;
+      if (after.restarted) restarts++;
+    }
+    const rec: ConformanceRecord = {
+      type: 'conformance',
+      dut: o.dut.name,
+      transport: o.dut.transport,
+      requirement: check.id,
+      section: check.section,
+      level: check.level,
+      title: check.title,
+      outcome: verdict.outcome,
+      evidence: verdict.evidence,
+      durationMs: Math.round(performance.now() - start),
+    };
+    records.push(rec);
+    o.onRecord?.(rec);
+  }
+  return { records, durationMs: Math.round(performance.now() - t0), restarts };
+}
+
+async function pairsNeeded(check: Check, dut: ConformDut): Promise<string | undefined> {
+  const n = check.needs.pairs ?? 1;
+  if (n <= 1 || dut.unavailable) return undefined;
+  const s = await dut.ensurePairs(n);
+  return s.ok ? undefined : s.reason;
+}
+
+function opsNeeded(check: Check, dut: ConformDut): string | undefined {
+  for (const op of check.needs.ops ?? []) {
+    const s = expressible(dut.transport, op);
+    if (!s.ok) return s.reason;
+  }
+  return undefined;
+}
+
+/** Catalogue order, with checks needing more queue pairs last (testpmd restarts once for them). */
+export function order(checks: readonly Check[]): Check[] {
+  return [...checks].sort((a, b) => (a.needs.pairs ?? 1) - (b.needs.pairs ?? 1));
+}

@@ -1,0 +1,211 @@
+// The suite's driver side of one split ring (§2.7), over raw ring access: descriptors are written
+// exactly as a check asks (any flags, any chain, indirect tables), and used entries are read as
+// the device wrote them. Unlike the driver library, a lane does not stop at a device error: an
+// entry naming a chain that is not in flight, or used.idx moving impossibly, is kept as an
+// anomaly, so each check judges only its own requirement and leaves the others to their checks.
+import { VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE } from '../virtio/layout.ts';
+import { writeSplitTable, type RawSplitRing, type SplitDesc } from '../virtio/driver/raw.ts';
+import type { GuestArena } from '../virtio/driver/index.ts';
+import { sleep } from './wait.ts';
+
+/** One buffer element: guest-physical address and length; `write` marks it device-writable. */
+export interface Elem {
+  addr: number;
+  len: number;
+  write?: boolean;
+  /** Extra flag bits ORed in (e.g. WRITE on an indirect pointer, undefined bits). */
+  flags?: number;
+}
+
+export interface UsedEntry {
+  id: number;
+  len: number;
+  /** Split: the free-running used index of the entry. Packed: the ring position. */
+  slot: number;
+  /** Packed: the used descriptor's flags. */
+  flags?: number;
+}
+
+export interface AddOptions {
+  /** Put the elements in an indirect table (one ring descriptor pointing at it). */
+  indirect?: boolean;
+  /** Extra flags on the ring descriptor that points at the indirect table. */
+  indirectFlags?: number;
+}
+
+export class SplitLane {
+  readonly size: number;
+  /** Every used entry read, in order. */
+  readonly returned: UsedEntry[] = [];
+  /** What the device did that the lane could not account for (judged by other checks). */
+  readonly anomalies: string[] = [];
+  private availIdx: number;
+  private usedSeen: number;
+  private cursor = 0;
+  private readonly busy: Uint8Array;
+  private readonly chains = new Map<number, number[]>();
+
+  constructor(
+    readonly raw: RawSplitRing,
+    private readonly arena: GuestArena,
+    base: number,
+    private readonly doKick: () => void,
+  ) {
+    this.size = raw.size;
+    this.availIdx = this.usedSeen = base & 0xffff;
+    this.busy = new Uint8Array(this.size);
+  }
+
+  /** Next avail index the lane will publish. */
+  get nextAvail(): number {
+    return this.availIdx;
+  }
+  /** Next used index the lane will read. */
+  get nextUsed(): number {
+    return this.usedSeen;
+  }
+  /** Chains made available and not returned. */
+  get inFlight(): number {
+    return this.chains.size;
+  }
+  get freeDescs(): number {
+    let n = 0;
+    for (const b of this.busy) if (!b) n++;
+    return n;
+  }
+
+  kick(): void {
+    this.doKick();
+  }
+
+  /** Free descriptor indices for a chain of n, taken in table order from the cursor. */
+  private take(n: number): number[] {
+    const out: number[] = [];
+    for (let k = 0; k < this.size && out.length < n; k++) {
+      const i = (this.cursor + k) % this.size;
+      if (!this.busy[i]) out.push(i);
+    }
+    if (out.length < n) throw new RangeError(`split lane: ${n} descriptors wanted, ${out.length} free (ring of ${this.size})`);
+    this.cursor = (out[out.length - 1] + 1) % this.size;
+    return out;
+  }
+
+  /** Write a chain of direct descriptors (NEXT-linked in order); returns the head, not yet published. */
+  writeChain(elems: readonly Elem[]): number {
+    if (elems.length === 0) throw new RangeError('a chain needs at least one element');
+    return this.writeChainAt(this.take(elems.length), elems);
+  }
+
+  /** The same at chosen descriptor indices (any order: the chain follows `idx`). */
+  writeChainAt(idx: readonly number[], elems: readonly Elem[]): number {
+    if (idx.length !== elems.length) throw new RangeError(`${idx.length} indices for ${elems.length} elements`);
+    for (const i of idx) if (this.busy[i]) throw new RangeError(`descriptor ${i} is in flight`);
+    elems.forEach((e, j) => {
+      const last = j === elems.length - 1;
+      const flags = (e.write ? VIRTQ_DESC_F_WRITE : 0) | (last ? 0 : VIRTQ_DESC_F_NEXT) | (e.flags ?? 0);
+      this.raw.writeDesc(idx[j], { addr: e.addr, len: e.len, flags, next: last ? 0 : idx[j + 1] });
+      this.busy[idx[j]] = 1;
+    });
+    this.chains.set(idx[0], [...idx]);
+    return idx[0];
+  }
+
+  /** An indirect table in fresh guest memory, NEXT-linked 0→1→…; returns its address and length. */
+  indirectTable(elems: readonly Elem[]): { addr: number; len: number } {
+    const descs: SplitDesc[] = elems.map((e, j) => ({
+      addr: e.addr,
+      len: e.len,
+      flags: (e.write ? VIRTQ_DESC_F_WRITE : 0) | (j < elems.length - 1 ? VIRTQ_DESC_F_NEXT : 0) | (e.flags ?? 0),
+      next: j < elems.length - 1 ? j + 1 : 0,
+    }));
+    const addr = this.arena.alloc(descs.length * 16, 16);
+    writeSplitTable(this.raw.mem, addr, descs);
+    return { addr, len: descs.length * 16 };
+  }
+
+  /** Write descriptors for one buffer (direct or indirect) and publish it; returns the head. */
+  add(elems: readonly Elem[], opts: AddOptions = {}): number {
+    let head: number;
+    if (opts.indirect) {
+      const t = this.indirectTable(elems);
+      head = this.writeChain([{ addr: t.addr, len: t.len, flags: VIRTQ_DESC_F_INDIRECT | (opts.indirectFlags ?? 0) }]);
+    } else {
+      head = this.writeChain(elems);
+    }
+    this.publish(head);
+    return head;
+  }
+
+  /** ring[avail.idx] = head, then avail.idx + 1 (one atomic store). */
+  publish(head: number): void {
+    this.raw.setAvailRing(this.availIdx, head);
+    this.availIdx = (this.availIdx + 1) & 0xffff;
+    this.raw.setAvailIdx(this.availIdx);
+  }
+
+  /** Publish several heads with a single avail.idx update. */
+  publishMany(heads: readonly number[]): void {
+    let idx = this.availIdx;
+    for (const h of heads) {
+      this.raw.setAvailRing(idx, h);
+      idx = (idx + 1) & 0xffff;
+    }
+    this.availIdx = idx;
+    this.raw.setAvailIdx(idx);
+  }
+
+  /** New used entries since the last call. An impossible used.idx is an anomaly, not an exception. */
+  takeUsed(): UsedEntry[] {
+    const now = this.raw.usedIdx();
+    const ahead = (now - this.usedSeen) & 0xffff;
+    if (ahead === 0) return [];
+    if (ahead > this.size) {
+      const note = `used.idx moved from ${this.usedSeen} to ${now} (${ahead} entries, ring of ${this.size})`;
+      if (this.anomalies[this.anomalies.length - 1] !== note) this.anomalies.push(note);
+      return [];
+    }
+    const out: UsedEntry[] = [];
+    for (let k = 0; k < ahead; k++) {
+      const slot = (this.usedSeen + k) & 0xffff;
+      const e = this.raw.usedElem(slot);
+      out.push({ id: e.id, len: e.len, slot });
+      this.release(e.id, slot);
+    }
+    this.usedSeen = now;
+    this.returned.push(...out);
+    return out;
+  }
+
+  private release(id: number, slot: number): void {
+    const chain = this.chains.get(id);
+    if (!chain) {
+      this.anomalies.push(`used entry ${slot} names id ${id}, not a chain in flight`);
+      return;
+    }
+    for (const i of chain) this.busy[i] = 0;
+    this.chains.delete(id);
+  }
+
+  /** Wait until at least n new used entries arrived (or ms passed); returns those that did. */
+  async waitUsed(n: number, ms: number): Promise<UsedEntry[]> {
+    const out: UsedEntry[] = [];
+    const deadline = Date.now() + ms;
+    for (;;) {
+      out.push(...this.takeUsed());
+      if (out.length >= n || Date.now() >= deadline) return out;
+      await sleep(1);
+    }
+  }
+
+  /** Wait until a used entry names `id` (or ms passed). */
+  async waitFor(id: number, ms: number): Promise<UsedEntry | undefined> {
+    const deadline = Date.now() + ms;
+    const from = this.returned.length;
+    for (;;) {
+      this.takeUsed();
+      const hit = this.returned.slice(from).find((e) => e.id === id);
+      if (hit || Date.now() >= deadline) return hit;
+      await sleep(1);
+    }
+  }
+}

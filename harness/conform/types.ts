@@ -1,0 +1,92 @@
+// The contract between the conformance checks (suites/conformance/) and the machinery that runs
+// them: what a check declares about itself, what it returns, and what it gets to work with.
+// A check knows its catalogue ID (../shared/notes/virtio-requirements.md), spec section, level,
+// the features and transports it needs; the runner decides applicability, enforces the deadline,
+// watches the device's liveness and records the verdict.
+import type { DeviceSession, SessionOp, Support } from '../vhost/session.ts';
+import type { Rig, RigSpec } from './rig-types.ts';
+import type { Wire } from './wire.ts';
+
+/** How the suite reaches the device: in this process, vhost-user socket, or /dev/vhost-net. */
+export type ConformTransport = 'in-process' | 'vhost-user' | 'vhost-net';
+
+/** A DeviceSession whose transport may also be the in-process reference device. */
+export type ControlSession = Omit<DeviceSession, 'transport'> & { readonly transport: ConformTransport };
+
+export type Level = 'MUST' | 'SHOULD';
+
+/** What a check concluded. `evidence` says expected vs observed, or why it was skipped. */
+export type Verdict =
+  | { outcome: 'pass'; evidence: string }
+  | { outcome: 'fail'; evidence: string }
+  | { outcome: 'warn'; evidence: string }
+  | { outcome: 'skip'; evidence: string };
+
+export const pass = (evidence: string): Verdict => ({ outcome: 'pass', evidence });
+export const fail = (evidence: string): Verdict => ({ outcome: 'fail', evidence });
+export const warn = (evidence: string): Verdict => ({ outcome: 'warn', evidence });
+export const skip = (evidence: string): Verdict => ({ outcome: 'skip', evidence });
+
+/** A requirement not met: fail for MUST, warn for SHOULD. */
+export function unmet(level: Level, evidence: string): Verdict {
+  return level === 'MUST' ? fail(evidence) : warn(evidence);
+}
+
+export type CheckGroup = 'F' | 'S' | 'I' | 'N' | 'P' | 'O' | 'H' | 'M' | 'A';
+
+export interface CheckNeeds {
+  /** Feature bits the device must offer (virtio bit numbers). */
+  features?: readonly number[];
+  /** Ring format the check drives. */
+  ring?: 'split' | 'packed';
+  /** The suite must be able to inject frames toward the device's RX, capture its TX, or both. */
+  wire?: 'inject' | 'capture' | 'both';
+  /** Queue pairs needed (default 1). */
+  pairs?: number;
+  /** Control operations the session must express (ring enable, status, reset...). */
+  ops?: readonly SessionOp[];
+}
+
+export interface Check {
+  /** Catalogue ID: F1, S4, N3 ... (adversarial: A1..A7). */
+  id: string;
+  group: CheckGroup;
+  /** virtio v1.2-cs01 section numbering. */
+  section: string;
+  level: Level;
+  title: string;
+  needs: CheckNeeds;
+  /** Transports that cannot express this check, with the reason (packed rings over vhost-net...). */
+  cannot?: Partial<Record<ConformTransport, string>>;
+  /** Deadline for run(); the runner records a hang after it (default 10 s). */
+  timeoutMs?: number;
+  run(ctx: CheckContext): Promise<Verdict>;
+}
+
+export interface HealthReport {
+  ok: boolean;
+  /** What was tried and what happened. */
+  detail: string;
+}
+
+/** What a check works with. Rigs opened through it are closed by the runner. */
+export interface CheckContext {
+  readonly dutName: string;
+  readonly transport: ConformTransport;
+  /** Features the device offers (vhost-only bits included, as the transport reports them). */
+  readonly offered: bigint;
+  /** The device's far end, when the suite owns it. */
+  readonly wire: Wire | undefined;
+  /** Bring up a device session with this layout and features. */
+  open(spec: RigSpec): Promise<Rig>;
+  /** A bare control session (no bring-up), for negotiation checks. */
+  connect(): Promise<ControlSession>;
+  /** Whether the device process is still running (false after a crash). */
+  alive(): boolean;
+  /** A fresh session passes one good frame: the device still works after what the check did. */
+  probeHealth(): Promise<HealthReport>;
+  /** Control operations the transport can express at all (before negotiation). */
+  canExpress(op: SessionOp): Support;
+  /** Progress notes (shown with --verbose). */
+  note(msg: string): void;
+}

@@ -1,0 +1,217 @@
+// F1–F5: feature negotiation and device status (virtio v1.2-cs01 §2.1, §2.2, §2.4, §6).
+import { DeviceRejectedError } from '../../harness/vhost/session.ts';
+import { VHOST_ONLY_BITS } from '../../harness/conform/rig.ts';
+import type { Rig } from '../../harness/conform/rig-types.ts';
+import { nonce, outFrame, inFrame } from '../../harness/conform/packets.ts';
+import { fail, pass, skip, warn, type Check, type CheckContext } from '../../harness/conform/types.ts';
+import { sleep } from '../../harness/conform/wait.ts';
+import { NET_FEATURE_REQUIRES } from '../../harness/virtio/device/net-features.ts';
+import { F, bit, featureNames, has } from '../../harness/virtio/features.ts';
+import { VIRTIO_STATUS } from '../../harness/virtio/layout.ts';
+import { QUIET_MS, USE_MS, V1, captured, laneOf, postRx, send, txBuffer, v1 } from './common.ts';
+
+const name = (b: number) => featureNames(bit(b))[0];
+const ALL_OK = VIRTIO_STATUS.ACKNOWLEDGE | VIRTIO_STATUS.DRIVER | VIRTIO_STATUS.FEATURES_OK | VIRTIO_STATUS.DRIVER_OK;
+
+/** Offered features whose §5.1.3.1 prerequisites are missing from `set`. */
+function missingPrereqs(set: bigint): string[] {
+  return NET_FEATURE_REQUIRES.filter((r) => has(set, r.feature) && !r.anyOf.some((b) => has(set, b))).map(
+    (r) => `${name(r.feature)} without ${r.anyOf.map(name).join(' or ')}`,
+  );
+}
+
+/** The largest valid subset of `set`: features whose prerequisites are missing removed, repeatedly. */
+function validClosure(set: bigint): bigint {
+  let s = set;
+  for (;;) {
+    const bad = NET_FEATURE_REQUIRES.find((r) => has(s, r.feature) && !r.anyOf.some((b) => has(s, b)));
+    if (!bad) return s;
+    s &= ~bit(bad.feature);
+  }
+}
+
+const F1: Check = {
+  id: 'F1',
+  group: 'F',
+  section: '2.2.2, 5.1.3.1',
+  level: 'MUST',
+  title: 'No feature offered without its prerequisite',
+  needs: {},
+  async run(ctx) {
+    const offered = ctx.offered & ~VHOST_ONLY_BITS;
+    const bad = missingPrereqs(offered);
+    const list = featureNames(offered).join(', ');
+    if (bad.length) return fail(`expected every offered feature's prerequisite (§5.1.3.1) to be offered too; observed ${bad.join('; ')} (offered: ${list})`);
+    return pass(`${NET_FEATURE_REQUIRES.length} prerequisite rules hold for the ${featureNames(offered).length} offered virtio features (${list}; vhost bits 26/27/30 masked)`);
+  },
+};
+
+const F2: Check = {
+  id: 'F2',
+  group: 'F',
+  section: '6.2',
+  level: 'MUST',
+  title: 'VIRTIO_F_VERSION_1 offered',
+  needs: {},
+  async run(ctx) {
+    return has(ctx.offered, F.F_VERSION_1)
+      ? pass(`VERSION_1 (bit 32) offered (features 0x${ctx.offered.toString(16)})`)
+      : fail(`expected bit 32 (VERSION_1) in the offered features; observed 0x${ctx.offered.toString(16)}`);
+  },
+};
+
+interface SubsetOutcome {
+  label: string;
+  result: 'works' | 'refused' | 'accepted-but-dead';
+  detail: string;
+}
+
+/** Negotiate `features`, then transmit one frame: refused cleanly, or accepted and working? */
+async function trySubset(ctx: CheckContext, label: string, features: bigint): Promise<SubsetOutcome> {
+  let rig: Rig;
+  try {
+    rig = await ctx.open({ features, size: 64, memBytes: 1 << 20 });
+  } catch (err) {
+    if (err instanceof DeviceRejectedError) return { label, result: 'refused', detail: err.message };
+    throw err;
+  }
+  const st = rig.up.statusAfterFeaturesOk;
+  if (st !== undefined && !(st & VIRTIO_STATUS.FEATURES_OK)) {
+    await rig.close();
+    return { label, result: 'refused', detail: `FEATURES_OK not set (status 0x${st.toString(16)})` };
+  }
+  const n = nonce();
+  ctx.wire?.drain();
+  const id = send(rig, [txBuffer(rig, outFrame(n))]);
+  const used = await laneOf(rig, 1).waitFor(id, USE_MS);
+  const seen = ctx.wire ? await captured(ctx.wire, n, used ? 1000 : 10) : undefined;
+  await rig.close();
+  if (!used) return { label, result: 'accepted-but-dead', detail: `features accepted (status ${st === undefined ? 'n/a' : `0x${st.toString(16)}`}) but a TX buffer was not returned within ${USE_MS} ms` };
+  if (ctx.wire && !seen) return { label, result: 'accepted-but-dead', detail: 'features accepted, TX buffer returned, but the frame never reached the far end' };
+  return { label, result: 'works', detail: `${rig.kind} rings, frame transmitted` };
+}
+
+const F3: Check = {
+  id: 'F3',
+  group: 'F',
+  section: '2.2.2',
+  level: 'MUST',
+  title: 'Valid feature subsets accepted (else FEATURES_OK refused)',
+  needs: {},
+  timeoutMs: 20_000,
+  async run(ctx) {
+    const offered = ctx.offered & ~VHOST_ONLY_BITS;
+    const candidates: [string, bigint][] = [
+      ['VERSION_1', V1],
+      ['VERSION_1+MRG_RXBUF', v1(F.NET_F_MRG_RXBUF)],
+      ['VERSION_1+INDIRECT_DESC+EVENT_IDX', v1(F.F_INDIRECT_DESC, F.F_EVENT_IDX)],
+      ['VERSION_1+RING_PACKED', v1(F.F_RING_PACKED)],
+      ['every offered feature with its prerequisites', validClosure(offered)],
+    ];
+    const seen = new Set<bigint>();
+    const outcomes: SubsetOutcome[] = [];
+    for (const [label, set] of candidates) {
+      if ((set & ~offered) !== 0n || seen.has(set) || !has(set, F.F_VERSION_1)) continue;
+      seen.add(set);
+      outcomes.push(await trySubset(ctx, label, set));
+    }
+    const line = outcomes.map((o) => `${o.label}: ${o.result} (${o.detail})`).join('; ');
+    if (outcomes.some((o) => o.result === 'accepted-but-dead')) {
+      return fail(`expected each valid subset to be accepted and work, or FEATURES_OK refused; observed ${line}`);
+    }
+    if (outcomes.some((o) => o.result === 'refused')) return warn(`a valid subset was refused (the device SHOULD accept it): ${line}`);
+    return pass(`${outcomes.length} valid subsets accepted and working: ${line}`);
+  },
+};
+
+const F4: Check = {
+  id: 'F4',
+  group: 'F',
+  section: '2.1.2',
+  level: 'MUST',
+  title: 'No buffer use or notification before DRIVER_OK',
+  needs: { ops: ['status'] },
+  cannot: { 'vhost-net': 'vhost-net has no DRIVER_OK: rings run as soon as a backend is attached' },
+  async run(ctx) {
+    const rig = await ctx.open({ features: V1, driverOk: false });
+    if (!rig.session.supports('status').ok) return skip(`the back-end cannot see DRIVER_OK: ${(rig.session.supports('status') as { reason: string }).reason}`);
+    const rx = postRx(rig, 4, 2048);
+    const n = nonce();
+    ctx.wire?.drain();
+    const id = send(rig, [txBuffer(rig, outFrame(n))]);
+    const inj = nonce();
+    ctx.wire?.inject(inFrame(inj, 100));
+    await sleep(QUIET_MS);
+    const txUsed = laneOf(rig, 1).takeUsed();
+    const rxUsed = laneOf(rig, 0).takeUsed();
+    const calls = rig.tx().takeCalls() + rig.rx().takeCalls();
+    const frame = ctx.wire ? await captured(ctx.wire, n, 50) : undefined;
+    const touched = rx.filter((b) => rig.bytes(b.addr, b.len).some((x) => x !== 0xa5)).length;
+    const early: string[] = [];
+    if (txUsed.length) early.push(`${txUsed.length} TX buffer(s) used`);
+    if (rxUsed.length) early.push(`${rxUsed.length} RX buffer(s) used`);
+    if (touched) early.push(`${touched} RX buffer(s) written`);
+    if (calls) early.push(`${calls} used-buffer notification(s)`);
+    if (frame) early.push('the TX frame reached the far end');
+    // Sensitivity: with DRIVER_OK the same buffer must now be used.
+    await rig.session.setStatus(ALL_OK);
+    await rig.session.getFeatures();
+    rig.tx().kick();
+    const after = txUsed.some((u) => u.id === id) ? 'already used' : (await laneOf(rig, 1).waitFor(id, USE_MS)) ? 'used' : 'still not used';
+    const stim = `status ACK|DRIVER|FEATURES_OK, 4 RX buffers + 1 TX buffer posted and kicked${ctx.wire ? ', 1 frame injected' : ''}, watched ${QUIET_MS} ms`;
+    if (early.length) return fail(`expected no buffer use or notification before DRIVER_OK; observed ${early.join(', ')} (${stim})`);
+    return pass(`${stim}: nothing used, no notification; after DRIVER_OK the TX buffer was ${after}`);
+  },
+};
+
+const F5: Check = {
+  id: 'F5',
+  group: 'F',
+  section: '2.4.1',
+  level: 'MUST',
+  title: 'After reset, no notifications or queue access',
+  needs: {},
+  async run(ctx) {
+    const rig = await ctx.open({ features: V1 });
+    const s = rig.session;
+    let how: string;
+    if (s.transport === 'vhost-user') {
+      if (s.supports('resetDevice').ok) how = 'RESET_DEVICE';
+      else if (s.supports('status').ok) how = 'SET_STATUS(0)';
+      else return skip('neither RESET_DEVICE nor STATUS negotiated: the front-end has no reset to send (RESET_OWNER is deprecated and back-ends may ignore it)');
+    } else how = s.transport === 'vhost-net' ? 'VHOST_RESET_OWNER' : 'status 0';
+    // First show the device works.
+    const n1 = nonce();
+    const id1 = send(rig, [txBuffer(rig, outFrame(n1))]);
+    if (!(await laneOf(rig, 1).waitFor(id1, USE_MS))) return fail(`could not show the device working before the reset: TX buffer ${id1} not used within ${USE_MS} ms`);
+    if (how === 'SET_STATUS(0)') await s.setStatus(0);
+    else await s.reset();
+    const status = s.supports('status').ok ? await s.getStatus().catch(() => undefined) : undefined;
+    rig.tx().takeCalls();
+    rig.rx().takeCalls();
+    const txUsedBefore = rig.queues[1].split!.usedIdx();
+    const rxUsedBefore = rig.queues[0].split!.usedIdx();
+    const rx = postRx(rig, 4, 2048);
+    const n2 = nonce();
+    ctx.wire?.drain();
+    send(rig, [txBuffer(rig, outFrame(n2))]);
+    ctx.wire?.inject(inFrame(nonce(), 100));
+    await sleep(QUIET_MS);
+    const problems: string[] = [];
+    const txAfter = rig.queues[1].split!.usedIdx();
+    const rxAfter = rig.queues[0].split!.usedIdx();
+    if (txAfter !== txUsedBefore) problems.push(`TX used.idx moved ${txUsedBefore}→${txAfter}`);
+    if (rxAfter !== rxUsedBefore) problems.push(`RX used.idx moved ${rxUsedBefore}→${rxAfter}`);
+    const written = rx.filter((b) => rig.bytes(b.addr, b.len).some((x) => x !== 0xa5)).length;
+    if (written) problems.push(`${written} RX buffer(s) written`);
+    const calls = rig.tx().takeCalls() + rig.rx().takeCalls();
+    if (calls) problems.push(`${calls} notification(s)`);
+    if (ctx.wire && (await captured(ctx.wire, n2, 50))) problems.push('the TX frame posted after the reset reached the far end');
+    if (status !== undefined && status !== 0) problems.push(`device status reads 0x${status.toString(16)} after the reset, not 0`);
+    const stim = `reset by ${how}; then 1 TX buffer + 4 RX buffers posted and kicked${ctx.wire ? ', a frame injected' : ''}, watched ${QUIET_MS} ms`;
+    if (problems.length) return fail(`expected no queue access or notification after the reset; observed ${problems.join(', ')} (${stim})`);
+    return pass(`${stim}: rings untouched, no notification${status !== undefined ? ', status 0' : ''}`);
+  },
+};
+
+export const FEATURE_CHECKS: Check[] = [F1, F2, F3, F4, F5];

@@ -1,0 +1,493 @@
+// S1–S9: how a device treats split-ring buffers and the used ring (virtio v1.2-cs01 §2.7, and
+// §2.8 where the same rule holds for packed rings).
+import { MemoryGuard, describeChanges } from '../../harness/conform/guard.ts';
+import { firstDiff, hex, inFrame, nonce, nonceOf, outFrame } from '../../harness/conform/packets.ts';
+import type { Rig } from '../../harness/conform/rig-types.ts';
+import type { Elem, UsedEntry } from '../../harness/conform/split-lane.ts';
+import { fail, pass, warn, type Check, type CheckContext } from '../../harness/conform/types.ts';
+import { sleep } from '../../harness/conform/wait.ts';
+import { F, has } from '../../harness/virtio/features.ts';
+import { VIRTQ_DESC_F_INDIRECT } from '../../harness/virtio/layout.ts';
+import {
+  HDR,
+  QUIET_MS,
+  USE_MS,
+  V1,
+  captured,
+  laneOf,
+  plural,
+  postRx,
+  txBuffer,
+  txPieces,
+  v1,
+  type RxBuf,
+} from './common.ts';
+
+const CAPTURE = 'capture' as const;
+
+/** Which ring formats a check can cover on this device (packed when offered). */
+function formats(ctx: CheckContext): ('split' | 'packed')[] {
+  return has(ctx.offered, F.F_RING_PACKED) ? ['split', 'packed'] : ['split'];
+}
+
+const S1: Check = {
+  id: 'S1',
+  group: 'S',
+  section: '2.7.5.1, 2.8.15',
+  level: 'MUST',
+  title: 'Never write device-readable buffers',
+  needs: {},
+  async run(ctx) {
+    const seen: string[] = [];
+    const bad: string[] = [];
+    for (const kind of formats(ctx)) {
+      const rig = await ctx.open({ features: kind === 'packed' ? v1(F.F_RING_PACKED) : V1 });
+      const guard = new MemoryGuard(rig.mem);
+      const chains: Elem[][] = [];
+      for (let k = 0; k < 8; k++) {
+        const elems = txPieces(rig, outFrame(nonce(), 60 + 150 * k), k % 2 ? [HDR, 20] : [HDR]);
+        elems.forEach((e, j) => guard.label(`TX buffer ${k} piece ${j}`, e.addr, e.len));
+        chains.push(elems);
+      }
+      guard.arm();
+      const lane = laneOf(rig, 1);
+      for (const c of chains) lane.add(c);
+      lane.kick();
+      const used = await lane.waitUsed(chains.length, USE_MS);
+      const txChanges = guard.changes().filter((c) => c.where.startsWith('TX buffer'));
+      if (txChanges.length) bad.push(`${kind}: ${describeChanges(txChanges)}`);
+      seen.push(`${kind}: ${used.length}/${chains.length} TX chains used, their ${chains.flat().length} readable pieces unchanged`);
+      if (kind === 'split' && ctx.wire) {
+        // A buffer with no device-writable part offered on the RX ring: nothing may be written into it.
+        const rb = rig.buffer(2048, 0xa5);
+        const g2 = new MemoryGuard(rig.mem).label('device-readable buffer on the RX ring', rb, 2048).arm();
+        const rxl = laneOf(rig, 0);
+        rxl.add([{ addr: rb, len: 2048 }]);
+        postRx(rig, 2, 2048);
+        for (let k = 0; k < 2; k++) ctx.wire.inject(inFrame(nonce(), 200));
+        await rxl.waitUsed(2, 600);
+        const ch = g2.changes().filter((c) => c.where.startsWith('device-readable'));
+        if (ch.length) bad.push(`split RX ring: a 2048-byte buffer without VIRTQ_DESC_F_WRITE was written: ${describeChanges(ch)}`);
+        else seen.push('split: a device-readable buffer posted on the RX ring was left untouched');
+      }
+      await rig.close();
+    }
+    if (bad.length) return fail(`expected device-readable buffers unchanged; observed ${bad.join('; ')}`);
+    return pass(seen.join('; '));
+  },
+};
+
+const S2: Check = {
+  id: 'S2',
+  group: 'S',
+  section: '2.7.5.1',
+  level: 'MUST',
+  title: 'Never write the descriptor table or indirect tables',
+  needs: {},
+  async run(ctx) {
+    const indirect = has(ctx.offered, F.F_INDIRECT_DESC);
+    const rig = await ctx.open({ features: indirect ? v1(F.F_INDIRECT_DESC) : V1 });
+    const guard = new MemoryGuard(rig.mem);
+    for (const q of rig.queues) guard.label(`descriptor table of ring ${q.index}`, q.layout.desc, q.size * 16);
+    const tx = rig.splitLane(1);
+    const rx = rig.splitLane(0);
+    const tables: { addr: number; len: number }[] = [];
+    const txHeads: (() => number)[] = [];
+    for (let k = 0; k < 8; k++) {
+      const elems = txPieces(rig, outFrame(nonce(), 100), [HDR]);
+      if (indirect && k % 2) {
+        const t = tx.indirectTable(elems);
+        tables.push(t);
+        guard.label(`TX indirect table ${k}`, t.addr, t.len);
+        txHeads.push(() => tx.writeChain([{ addr: t.addr, len: t.len, flags: VIRTQ_DESC_F_INDIRECT }]));
+      } else txHeads.push(() => tx.writeChain(elems));
+    }
+    const rxHeads: number[] = [];
+    for (let k = 0; k < 8; k++) {
+      const elems: Elem[] = [
+        { addr: rig.buffer(HDR), len: HDR, write: true },
+        { addr: rig.buffer(2048), len: 2048, write: true },
+      ];
+      if (indirect && k % 2) {
+        const t = rx.indirectTable(elems);
+        guard.label(`RX indirect table ${k}`, t.addr, t.len);
+        rxHeads.push(rx.writeChain([{ addr: t.addr, len: t.len, flags: VIRTQ_DESC_F_INDIRECT }]));
+      } else rxHeads.push(rx.writeChain(elems));
+    }
+    const heads = txHeads.map((f) => f());
+    guard.arm();
+    const snapTables = (): string[] => guard.changes().filter((c) => /descriptor table|indirect table/.test(c.where)).map((c) => describeChanges([c]));
+    rx.publishMany(rxHeads);
+    rx.kick();
+    tx.publishMany(heads);
+    tx.kick();
+    if (ctx.wire) for (let k = 0; k < 8; k++) ctx.wire.inject(inFrame(nonce(), 300));
+    // Sample while the device works, so a write that is later undone is caught too.
+    const transient = new Set<string>();
+    const deadline = Date.now() + USE_MS;
+    while (Date.now() < deadline && (tx.returned.length < 8 || (ctx.wire && rx.returned.length < 8))) {
+      tx.takeUsed();
+      rx.takeUsed();
+      for (const c of snapTables()) transient.add(c);
+      await sleep(2);
+    }
+    const final = snapTables();
+    const what = `${plural(tx.returned.length, 'TX chain')} and ${plural(rx.returned.length, 'RX chain')} used (${indirect ? 'half through indirect tables' : 'direct descriptors; INDIRECT_DESC not offered'})`;
+    if (final.length || transient.size) return fail(`expected descriptor and indirect tables never written; observed ${[...new Set([...final, ...transient])].slice(0, 4).join('; ')} (${what})`);
+    return pass(`${what}; tables sampled during and after: unchanged`);
+  },
+};
+
+interface Layout {
+  name: string;
+  pieces: number[];
+}
+
+const TX_LAYOUTS: Layout[] = [
+  { name: 'header in 12 one-byte descriptors', pieces: [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1] },
+  { name: 'header and frame in one descriptor', pieces: [] },
+  { name: 'header, then the frame in three descriptors', pieces: [HDR, 40, 40] },
+  { name: 'header split 5+7, the 7 sharing a descriptor with the frame start', pieces: [5, 30] },
+];
+const RX_LAYOUTS: { name: string; sizes: number[] }[] = [
+  { name: 'one 2048-byte descriptor', sizes: [2048] },
+  { name: '12-byte header descriptor + 2048-byte data descriptor', sizes: [HDR, 2048] },
+  { name: '4 + 8 + 2048 bytes', sizes: [4, 8, 2048] },
+];
+
+const S3: Check = {
+  id: 'S3',
+  group: 'S',
+  section: '2.7.4.1',
+  level: 'MUST',
+  title: 'No assumptions about descriptor layout',
+  needs: { wire: 'both' },
+  async run(ctx) {
+    const wire = ctx.wire!;
+    const rig = await ctx.open({ features: V1 });
+    const bad: string[] = [];
+    const good: string[] = [];
+    for (const l of TX_LAYOUTS) {
+      const n = nonce();
+      const frame = outFrame(n, 142);
+      const elems = txPieces(rig, frame, l.pieces);
+      wire.drain();
+      laneOf(rig, 1).add(elems);
+      laneOf(rig, 1).kick();
+      const got = await captured(wire, n);
+      if (!got) bad.push(`TX ${l.name}: frame never reached the far end`);
+      else if (Buffer.compare(Buffer.from(got), Buffer.from(frame)) !== 0) bad.push(`TX ${l.name}: ${firstDiff(frame, got)}`);
+      else good.push(`TX ${l.name}`);
+    }
+    for (const l of RX_LAYOUTS) {
+      const lane = laneOf(rig, 0);
+      const elems: Elem[] = l.sizes.map((s) => ({ addr: rig.buffer(s, 0xa5), len: s, write: true }));
+      const id = lane.add(elems);
+      lane.kick();
+      const frame = inFrame(nonce(), 200);
+      wire.inject(frame);
+      const u = await lane.waitFor(id, USE_MS);
+      if (!u) {
+        bad.push(`RX ${l.name}: buffer not used within ${USE_MS} ms`);
+        continue;
+      }
+      const all = Buffer.concat(elems.map((e) => Buffer.from(rig.bytes(e.addr, e.len))));
+      const data = all.subarray(HDR, HDR + frame.length);
+      if (Buffer.compare(data, Buffer.from(frame)) !== 0) bad.push(`RX ${l.name}: ${firstDiff(frame, data)}`);
+      else good.push(`RX ${l.name}`);
+    }
+    if (bad.length) return fail(`expected the same frame whatever the descriptor layout; observed ${bad.join('; ')}`);
+    return pass(`frames intact for ${good.join(', ')}`);
+  },
+};
+
+/** Post RX buffers pre-filled with a canary, inject one frame, copy the buffer the instant used.idx moves. */
+async function receiveInto(rig: Rig, ctx: CheckContext, canary: number, frameLen: number): Promise<{ used?: UsedEntry; copy?: Uint8Array; buf: RxBuf }> {
+  const [buf] = postRx(rig, 1, 2048, canary);
+  ctx.wire!.inject(inFrame(nonce(), frameLen));
+  const lane = laneOf(rig, 0);
+  const deadline = Date.now() + USE_MS;
+  while (Date.now() < deadline) {
+    const got = lane.takeUsed();
+    // Copy in the same tick that saw the entry: len and data must already be there (§2.7.8.2).
+    const used = got.find((u) => u.id === buf.id);
+    if (used) return { used, copy: rig.bytes(buf.addr, Math.min(Math.max(used.len, 1), buf.len)).slice(), buf };
+    await sleep(0);
+  }
+  return { buf };
+}
+
+const S4: Check = {
+  id: 'S4',
+  group: 'S',
+  section: '2.7.8.2',
+  level: 'MUST',
+  title: 'len set, and at least len bytes written, before used.idx',
+  needs: { wire: 'inject' },
+  async run(ctx) {
+    const configs: [string, bigint][] = [['VERSION_1', V1]];
+    if (has(ctx.offered, F.NET_F_MRG_RXBUF)) configs.push(['VERSION_1+MRG_RXBUF', v1(F.NET_F_MRG_RXBUF)]);
+    const bad: string[] = [];
+    const good: string[] = [];
+    for (const [label, features] of configs) {
+      const rig = await ctx.open({ features });
+      // Two buffers, two canaries: a byte below len still holding its canary in both was not written.
+      const a = await receiveInto(rig, ctx, 0xa5, 150);
+      const b = await receiveInto(rig, ctx, 0x5a, 150);
+      await rig.close();
+      if (!a.used || !b.used || !a.copy || !b.copy) {
+        bad.push(`${label}: RX buffer not used within ${USE_MS} ms`);
+        continue;
+      }
+      if (a.used.len === 0 || b.used.len === 0) {
+        bad.push(`${label}: used.len was 0 when used.idx moved (expected ${HDR + 150})`);
+        continue;
+      }
+      const unwritten: number[] = [];
+      const n = Math.min(a.used.len, b.used.len, a.copy.length, b.copy.length);
+      for (let i = 0; i < n; i++) if (a.copy[i] === 0xa5 && b.copy[i] === 0x5a) unwritten.push(i);
+      if (a.used.len > a.buf.len) bad.push(`${label}: used.len ${a.used.len} exceeds the ${a.buf.len}-byte buffer`);
+      if (unwritten.length) {
+        bad.push(`${label}: used.len ${a.used.len} but ${plural(unwritten.length, 'byte')} below it never written (offsets ${ranges(unwritten)}; header as read: ${hex(a.copy.subarray(0, HDR))})`);
+      } else good.push(`${label}: used.len ${a.used.len}, all ${a.used.len} bytes written when used.idx moved`);
+    }
+    if (bad.length) return fail(`expected len set and ≥ len bytes written before used.idx; observed ${bad.join('; ')}`);
+    return pass(good.join('; '));
+  },
+};
+
+function ranges(xs: number[]): string {
+  const out: string[] = [];
+  for (let i = 0; i < xs.length; ) {
+    let j = i;
+    while (j + 1 < xs.length && xs[j + 1] === xs[j] + 1) j++;
+    out.push(i === j ? `${xs[i]}` : `${xs[i]}-${xs[j]}`);
+    i = j + 1;
+  }
+  return out.slice(0, 6).join(',') + (out.length > 6 ? ',…' : '');
+}
+
+const S5: Check = {
+  id: 'S5',
+  group: 'S',
+  section: '2.7.8',
+  level: 'MUST',
+  title: 'used.len = bytes written (RX header+frame, TX 0)',
+  needs: {},
+  async run(ctx) {
+    const rig = await ctx.open({ features: V1 });
+    const over: string[] = [];
+    const under: string[] = [];
+    const ok: string[] = [];
+    for (const size of [60, 300, 1400]) {
+      const id = laneOf(rig, 1).add([txBuffer(rig, outFrame(nonce(), size))]);
+      laneOf(rig, 1).kick();
+      const u = await laneOf(rig, 1).waitFor(id, USE_MS);
+      if (!u) over.push(`TX ${size}-byte frame: not used within ${USE_MS} ms`);
+      else if (u.len > 0) over.push(`TX ${size}-byte frame: len ${u.len}, expected 0 (the device writes nothing into a TX chain)`);
+      else ok.push(`TX ${size}: 0`);
+    }
+    if (ctx.wire) {
+      for (const size of [60, 300, 1400]) {
+        const [buf] = postRx(rig, 1, 2048);
+        ctx.wire.inject(inFrame(nonce(), size));
+        const u = await laneOf(rig, 0).waitFor(buf.id, USE_MS);
+        const want = HDR + size;
+        if (!u) over.push(`RX ${size}-byte frame: not used within ${USE_MS} ms`);
+        else if (u.len > want) over.push(`RX ${size}-byte frame: len ${u.len}, expected ${want} (header + frame)`);
+        else if (u.len < want) under.push(`RX ${size}-byte frame: len ${u.len}, expected ${want}`);
+        else ok.push(`RX ${size}: ${u.len}`);
+      }
+    }
+    if (over.length) return fail(`expected used.len = bytes written; observed ${[...over, ...under].join('; ')}`);
+    if (under.length) return warn(`used.len below the bytes written (an underestimate is tolerated by the note in §2.7.8.2, but len is defined as the bytes written): ${under.join('; ')}`);
+    return pass(`used.len exact: ${ok.join(', ')}${ctx.wire ? '' : ' (RX not tested: no wire)'}`);
+  },
+};
+
+const S6: Check = {
+  id: 'S6',
+  group: 'S',
+  section: '2.7.8',
+  level: 'MUST',
+  title: 'Used id is the chain head; each chain returned exactly once',
+  needs: {},
+  async run(ctx) {
+    const rig = await ctx.open({ features: V1 });
+    const tx = rig.splitLane(1);
+    const heads = new Map<number, string>();
+    // Chains of 1..3 descriptors, so a device naming a non-head descriptor is caught.
+    for (let k = 0; k < 24; k++) {
+      const id = tx.add(txPieces(rig, outFrame(nonce(), 100), k % 3 === 0 ? [] : k % 3 === 1 ? [HDR] : [HDR, 30]));
+      heads.set(id, 'TX');
+    }
+    tx.kick();
+    let rxPosted: RxBuf[] = [];
+    if (ctx.wire) {
+      rxPosted = postRx(rig, 12, 2048);
+      for (let k = 0; k < 12; k++) ctx.wire.inject(inFrame(nonce(), 120));
+    }
+    const rx = rig.splitLane(0);
+    await tx.waitUsed(24, USE_MS);
+    if (ctx.wire) await rx.waitUsed(12, USE_MS);
+    await sleep(QUIET_MS); // late duplicates
+    tx.takeUsed();
+    rx.takeUsed();
+    const problems: string[] = [];
+    const check = (entries: UsedEntry[], valid: Set<number>, ring: string) => {
+      const count = new Map<number, number>();
+      for (const e of entries) count.set(e.id, (count.get(e.id) ?? 0) + 1);
+      for (const [id, c] of count) {
+        if (!valid.has(id)) problems.push(`${ring} used entry names id ${id}, which is not the head of any chain made available`);
+        else if (c > 1) problems.push(`${ring} chain ${id} returned ${c} times`);
+      }
+      const missing = [...valid].filter((id) => !count.has(id));
+      return missing.length;
+    };
+    const txMissing = check(tx.returned, new Set(heads.keys()), 'TX');
+    const rxMissing = ctx.wire ? check(rx.returned, new Set(rxPosted.map((b) => b.id)), 'RX') : 0;
+    if (problems.length) return fail(`expected each used id to be a chain head, once; observed ${problems.slice(0, 4).join('; ')}`);
+    const summary = `${tx.returned.length} TX entries for 24 chains of 1–3 descriptors${ctx.wire ? `, ${rx.returned.length} RX entries for 12 frames` : ''}`;
+    if (txMissing || rxMissing) return pass(`${summary}: every id a head, none twice (${txMissing + rxMissing} not returned within ${USE_MS} ms)`);
+    return pass(`${summary}: every id a chain head, each exactly once`);
+  },
+};
+
+const S7: Check = {
+  id: 'S7',
+  group: 'S',
+  section: '2.7.8',
+  level: 'MUST',
+  title: 'used.idx is a free-running u16 (wraps at 2^16, not at the ring size)',
+  needs: {},
+  async run(ctx) {
+    const BASE = 0xfff0;
+    const rig = await ctx.open({ features: V1, base: BASE });
+    const tx = rig.splitLane(1);
+    const seen: string[] = [];
+    let done = 0;
+    for (let batch = 0; batch < 5; batch++) {
+      const ids: number[] = [];
+      for (let k = 0; k < 8; k++) ids.push(tx.add([txBuffer(rig, outFrame(nonce(), 80))]));
+      tx.kick();
+      const got = await tx.waitUsed(8, USE_MS);
+      done += got.length;
+      const idx = rig.queues[1].split!.usedIdx();
+      const want = (BASE + done) & 0xffff;
+      if (tx.anomalies.length) return fail(`expected used.idx to count on from 0x${BASE.toString(16)} through 0xffff to 0; observed ${tx.anomalies[0]} after ${done} buffers (expected 0x${want.toString(16)})`);
+      if (got.length < 8) return fail(`after ${done} buffers from base 0x${BASE.toString(16)}: ${8 - got.length} of batch ${batch} not used within ${USE_MS} ms (used.idx 0x${idx.toString(16)}, expected 0x${((BASE + done + 8 - got.length) & 0xffff).toString(16)})`);
+      if (idx !== want) return fail(`expected used.idx 0x${want.toString(16)} after ${done} buffers from 0x${BASE.toString(16)}; observed 0x${idx.toString(16)}`);
+      const wrongIds = got.filter((u, i) => u.id !== ids[i] && !ids.includes(u.id));
+      if (wrongIds.length) return fail(`used ids ${wrongIds.map((u) => u.id).join(',')} after the wrap are not the chains made available`);
+      seen.push(`0x${idx.toString(16)}`);
+    }
+    return pass(`base 0x${BASE.toString(16)}: used.idx after each batch of 8 = ${seen.join(' → ')} (wrapped through 0xffff, ring of ${rig.size})`);
+  },
+};
+
+const S8: Check = {
+  id: 'S8',
+  group: 'S',
+  section: '2.7.6 (derived)',
+  level: 'MUST',
+  title: 'Only entries below avail.idx are consumed',
+  needs: {},
+  async run(ctx) {
+    const rig = await ctx.open({ features: V1 });
+    const tx = rig.splitLane(1);
+    const real: number[] = [];
+    for (let k = 0; k < 4; k++) {
+      const n = nonce();
+            real.push(tx.add([txBuffer(rig, outFrame(n, 90))]));
+    }
+    // Poison: complete, valid chains in the next ring slots, never published by avail.idx.
+    const poison: number[] = [];
+    const poisonNonces: number[] = [];
+    for (let k = 0; k < 8; k++) {
+      const n = nonce();
+      poisonNonces.push(n);
+      const h = tx.writeChain([txBuffer(rig, outFrame(n, 90))]);
+      tx.raw.setAvailRing(tx.nextAvail + k, h);
+      poison.push(h);
+    }
+    ctx.wire?.drain();
+    tx.kick();
+    await tx.waitUsed(4, USE_MS);
+    await sleep(QUIET_MS);
+    tx.takeUsed();
+    const problems: string[] = [];
+    const poisoned = tx.returned.filter((u) => poison.includes(u.id));
+    if (poisoned.length) problems.push(`TX: chains ${poisoned.map((u) => u.id).join(',')} from slots beyond avail.idx were used`);
+    if (ctx.wire) {
+      const frames = await ctx.wire.collect(50);
+      const leaked = frames.filter((f) => poisonNonces.includes(nonceOf(f) ?? -1));
+      if (leaked.length) problems.push(`${leaked.length} poisoned frame(s) transmitted`);
+    }
+    let rxNote = '';
+    if (ctx.wire) {
+      const rx = rig.splitLane(0);
+      const posted = postRx(rig, 2, 2048);
+      const traps: number[] = [];
+      for (let k = 0; k < 6; k++) {
+        const addr = rig.buffer(2048, 0xa5);
+        traps.push(addr);
+        rx.raw.setAvailRing(rx.nextAvail + k, rx.writeChain([{ addr, len: 2048, write: true }]));
+      }
+      for (let k = 0; k < 6; k++) ctx.wire.inject(inFrame(nonce(), 100));
+      await rx.waitUsed(2, USE_MS);
+      await sleep(QUIET_MS);
+      rx.takeUsed();
+      const written = traps.filter((a) => rig.bytes(a, 2048).some((x) => x !== 0xa5)).length;
+      if (written) problems.push(`RX: ${written} buffer(s) in slots beyond avail.idx were written`);
+      const extra = rx.returned.filter((u) => !posted.some((p) => p.id === u.id));
+      if (extra.length) problems.push(`RX: ${extra.length} used entr(ies) for buffers never made available`);
+      rxNote = `; RX: 2 buffers available, 6 poisoned slots, 6 frames injected → ${rx.returned.length} used, poisoned buffers untouched`;
+    }
+    if (problems.length) return fail(`expected only the ${real.length} published entries consumed; observed ${problems.join('; ')}`);
+    return pass(`TX: 4 published, 8 valid chains in the slots beyond avail.idx → ${tx.returned.length} used, none poisoned${rxNote}`);
+  },
+};
+
+const S9: Check = {
+  id: 'S9',
+  group: 'S',
+  section: '2.8.18',
+  level: 'MUST',
+  title: 'Chain used in NEXT order, honouring each descriptor len',
+  needs: { wire: CAPTURE },
+  async run(ctx) {
+    const wire = ctx.wire!;
+    const results: string[] = [];
+    const bad: string[] = [];
+    for (const kind of formats(ctx)) {
+      const rig = await ctx.open({ features: kind === 'packed' ? v1(F.F_RING_PACKED) : V1 });
+      const n = nonce();
+      const frame = outFrame(n, 200);
+      // Four pieces, each inside a larger junk-filled area: only `len` bytes belong to the frame.
+      const pieces = txPieces(rig, frame, [HDR, 50, 70]).map((e) => {
+        const area = rig.buffer(e.len + 32, 0xee);
+        rig.bytes(area, e.len).set(rig.bytes(e.addr, e.len));
+        return { addr: area, len: e.len };
+      });
+      wire.drain();
+      if (kind === 'split') {
+        // Scrambled table positions: the chain runs 9 → 3 → 12 → 6.
+        const lane = rig.splitLane(1);
+        lane.publish(lane.writeChainAt([9, 3, 12, 6], pieces));
+        lane.kick();
+      } else {
+        rig.packedLane(1).add(pieces);
+        rig.packedLane(1).kick();
+      }
+      const got = await captured(wire, n);
+      await rig.close();
+      if (!got) bad.push(`${kind}: frame never reached the far end`);
+      else if (Buffer.compare(Buffer.from(got), Buffer.from(frame)) !== 0) bad.push(`${kind}: ${firstDiff(frame, got)}`);
+      else results.push(kind === 'split' ? 'split chain 9→3→12→6' : 'packed list of 4');
+    }
+    if (bad.length) return fail(`expected the frame = the pieces concatenated in NEXT order, each cut at its len; observed ${bad.join('; ')}`);
+    return pass(`${results.join(' and ')}: frame at the far end identical to the pieces in order, no junk beyond any len`);
+  },
+};
+
+export const SPLIT_CHECKS: Check[] = [S1, S2, S3, S4, S5, S6, S7, S8, S9];
