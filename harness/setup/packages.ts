@@ -22,13 +22,14 @@ export const BASE_PACKAGES: readonly DebianPackage[] = [
 ];
 
 /** Optional groups: `--with NAME`. `--tests` selects every group the test suite needs. */
-export const OPTIONAL_GROUPS: Readonly<Record<'dpdk' | 'chromium', readonly DebianPackage[]>> = {
+export const OPTIONAL_GROUPS: Readonly<Record<'dpdk' | 'chromium' | 'xmllint', readonly DebianPackage[]>> = {
   dpdk: [{ name: 'dpdk-dev', why: 'dpdk-testpmd for the vhost-user backend; it ships in dpdk-dev, not dpdk' }],
   chromium: [{ name: 'chromium', why: 'renders the HTML report in its tests, driven by playwright-core', recommends: true }],
+  xmllint: [{ name: 'libxml2-utils', why: 'xmllint validates JUnit output against its schema in the tests' }],
 };
 
 export type OptionalGroup = keyof typeof OPTIONAL_GROUPS;
-export const TEST_GROUPS: readonly OptionalGroup[] = ['dpdk', 'chromium'];
+export const TEST_GROUPS: readonly OptionalGroup[] = ['dpdk', 'chromium', 'xmllint'];
 
 export function isOptionalGroup(s: string): s is OptionalGroup {
   return Object.hasOwn(OPTIONAL_GROUPS, s);

@@ -3,6 +3,7 @@
 // new steps are appended here.
 import { UsageError } from '../core/errors.ts';
 import { netperfStep } from './netperf.ts';
+import { imageStep } from './image-step.ts';
 import { isOptionalGroup, OPTIONAL_GROUPS, packageStep, selectPackages, TEST_GROUPS, type OptionalGroup } from './packages.ts';
 import type { SetupStep } from './step.ts';
 
@@ -15,7 +16,8 @@ export interface Selection {
 
 export function setupSteps(sel: Selection = {}): SetupStep[] {
   const groups = [...(sel.tests ? TEST_GROUPS : []), ...(sel.with ?? [])];
-  return [...selectPackages(groups).map(packageStep), netperfStep];
+  // The image packs netperf and the Debian tools, so it comes after them.
+  return [...selectPackages(groups).map(packageStep), netperfStep, imageStep];
 }
 
 /** `--with dpdk,chromium`: a comma list of optional group names. */
