@@ -90,6 +90,8 @@ export interface ConformDut {
   /** Starts of the device process (testpmd), for the report. */
   readonly restarts: number;
   readonly versions: Record<string, string>;
+  /** How the device process was started, when the suite started it. */
+  readonly commandLine?: string[];
   connect(): Promise<ControlSession>;
   /** After ring setup: attach packet backends (vhost-net). */
   attach(s: ControlSession, rings: number[]): Promise<void>;
@@ -233,6 +235,16 @@ class TestpmdConformDut implements ConformDut {
     return this.queues;
   }
   private queues = 1;
+
+  /** testpmd's argv, as its log records it at the latest start. */
+  get commandLine(): string[] | undefined {
+    try {
+      const lines = [...fs.readFileSync(this.t.logPath, 'utf8').matchAll(/^=== start \d+ at \S+: (.*)$/gm)];
+      return lines.pop()?.[1].split(' ');
+    } catch {
+      return undefined;
+    }
+  }
 
   get wire(): Wire {
     this.wireCache ??= new FramePortWire(this.t.frames, `AF_PACKET on ${this.t.wire.probeIf} (veth peer of testpmd's af_packet port) in ${this.t.wire.ns}`);

@@ -163,7 +163,9 @@ async function afterCheck(o: SuiteOptions, v: Verdict, hung: boolean, log: (m: s
     const h = await healthProbe(dut);
     if (!h.ok) {
       dead = true;
-      why = `the device no longer works: ${h.detail}`;
+      // A process that died meanwhile says more (exit status, log) than the failed probe.
+      await sleep(100);
+      why = dut.alive() ? `the device no longer works: ${h.detail}` : dut.deathNote();
     }
   }
   if (!dead) return { verdict, restarted: false };

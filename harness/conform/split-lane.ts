@@ -37,8 +37,10 @@ export class SplitLane {
   readonly size: number;
   /** Every used entry read, in order. */
   readonly returned: UsedEntry[] = [];
-  /** What the device did that the lane could not account for (judged by other checks). */
-  readonly anomalies: string[] = [];
+  /** used.idx moving impossibly (more than the ring size, or backwards): S7's to judge. */
+  readonly idxAnomalies: string[] = [];
+  /** Used entries naming a chain that is not in flight (returned twice, or never made available): S6's. */
+  readonly idAnomalies: string[] = [];
   private availIdx: number;
   private usedSeen: number;
   private cursor = 0;
@@ -54,6 +56,11 @@ export class SplitLane {
     this.size = raw.size;
     this.availIdx = this.usedSeen = base & 0xffff;
     this.busy = new Uint8Array(this.size);
+  }
+
+  /** Everything the lane could not account for. */
+  get anomalies(): string[] {
+    return [...this.idxAnomalies, ...this.idAnomalies];
   }
 
   /** Next avail index the lane will publish. */
@@ -161,7 +168,7 @@ export class SplitLane {
     if (ahead === 0) return [];
     if (ahead > this.size) {
       const note = `used.idx moved from ${this.usedSeen} to ${now} (${ahead} entries, ring of ${this.size})`;
-      if (this.anomalies[this.anomalies.length - 1] !== note) this.anomalies.push(note);
+      if (this.idxAnomalies[this.idxAnomalies.length - 1] !== note) this.idxAnomalies.push(note);
       return [];
     }
     const out: UsedEntry[] = [];
@@ -179,7 +186,7 @@ export class SplitLane {
   private release(id: number, slot: number): void {
     const chain = this.chains.get(id);
     if (!chain) {
-      this.anomalies.push(`used entry ${slot} names id ${id}, not a chain in flight`);
+      this.idAnomalies.push(`used entry ${slot} names id ${id}, not a chain in flight`);
       return;
     }
     for (const i of chain) this.busy[i] = 0;

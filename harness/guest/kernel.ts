@@ -44,3 +44,70 @@ export function kernelInfo(file: string): KernelInfo {
     fs.closeSync(fd);
   }
 }
+
+// ---- PVH direct boot --------------------------------------------------------------------------
+// QEMU boots an ELF vmlinux that carries a Xen PVH entry note straight into 32-bit protected
+// mode: no real-mode setup and no in-guest decompression, which under TCG (where every guest
+// instruction is emulated) saves a measurable part of the boot. The vmlinux is the bzImage's own
+// payload, decompressed on the host, so the kernel under test is the same code.
+
+const XEN_ELFNOTE_PHYS32_ENTRY = 18;
+
+/** True when `elf` is an ELF64 image with a "Xen" PHYS32_ENTRY note (CONFIG_PVH=y). */
+export function hasPvhNote(elf: Buffer): boolean {
+  if (elf.length < 64 || elf.readUInt32BE(0) !== 0x7f454c46 || elf[4] !== 2 || elf[5] !== 1) return false;
+  const phoff = Number(elf.readBigUInt64LE(0x20));
+  const phentsize = elf.readUInt16LE(0x36);
+  const phnum = elf.readUInt16LE(0x38);
+  if (phnum > 64 || phoff + phnum * phentsize > elf.length) return false; // bounded walk
+  for (let i = 0; i < phnum; i++) {
+    const ph = phoff + i * phentsize;
+    if (elf.readUInt32LE(ph) !== 4) continue; // PT_NOTE
+    const off = Number(elf.readBigUInt64LE(ph + 8));
+    const end = Math.min(off + Number(elf.readBigUInt64LE(ph + 32)), elf.length);
+    for (let p = off; p + 12 <= end; ) {
+      const namesz = elf.readUInt32LE(p);
+      const descsz = elf.readUInt32LE(p + 4);
+      const type = elf.readUInt32LE(p + 8);
+      const name = elf.toString('latin1', p + 12, p + 12 + Math.max(0, namesz - 1));
+      if (name === 'Xen' && type === XEN_ELFNOTE_PHYS32_ENTRY) return true;
+      const next = p + 12 + align4(namesz) + align4(descsz);
+      if (next <= p) break;
+      p = next;
+    }
+  }
+  return false;
+}
+
+function align4(n: number): number {
+  return (n + 3) & ~3;
+}
+
+export type PayloadFormat = 'gzip' | 'xz' | 'lz4' | 'zstd' | 'bzip2' | 'lzma' | 'lzo' | 'unknown';
+
+/** Where the compressed vmlinux sits in a bzImage (boot protocol 2.08+), its format and size. */
+export function bzImagePayload(img: Buffer): { offset: number; length: number; format: PayloadFormat; size: number } | undefined {
+  if (img.length < 0x260 || img.toString('latin1', 0x202, 0x206) !== 'HdrS' || img.readUInt16LE(0x206) < 0x208) return undefined;
+  const setupSects = img[0x1f1] || 4;
+  const offset = (setupSects + 1) * 512 + img.readUInt32LE(0x248);
+  const length = img.readUInt32LE(0x24c);
+  if (offset + length > img.length || length < 8) return undefined;
+  const m = img.subarray(offset, offset + 6).toString('hex');
+  const format: PayloadFormat = m.startsWith('1f8b')
+    ? 'gzip'
+    : m.startsWith('fd377a585a00')
+      ? 'xz'
+      : m.startsWith('02214c18')
+        ? 'lz4'
+        : m.startsWith('28b52ffd')
+          ? 'zstd'
+          : m.startsWith('425a68')
+            ? 'bzip2'
+            : m.startsWith('5d00')
+              ? 'lzma'
+              : m.startsWith('894c5a4f')
+                ? 'lzo'
+                : 'unknown';
+  // The kernel build appends the uncompressed size (u32 LE) to every payload.
+  return { offset, length, format, size: img.readUInt32LE(offset + length - 4) };
+}

@@ -2,7 +2,6 @@
 // The run directory is created before anything is measured and every record is appended as it
 // is produced, so an interrupted run keeps everything up to the cell in flight (`--resume`).
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import type { RunConfig } from '../config/schema.ts';
@@ -104,7 +103,8 @@ function chooseAccel(config: RunConfig, kvmOk: boolean, evidence: string): 'kvm'
 }
 
 function versionsOf(caps: Awaited<ReturnType<typeof probeHost>>): Record<string, string> {
-  const v: Record<string, string> = { hostKernel: os.release() };
+  // The host kernel is in manifest.host; this holds the tools' versions.
+  const v: Record<string, string> = {};
   if (caps.qemu.version) v.qemu = caps.qemu.version;
   for (const [name, t] of Object.entries(caps.tools)) if (t.version) v[name] = t.version;
   return v;

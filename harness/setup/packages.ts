@@ -18,7 +18,6 @@ export const BASE_PACKAGES: readonly DebianPackage[] = [
   { name: 'ethtool', why: 'NIC driver, offload and channel reports' },
   { name: 'iproute2', why: 'namespaces, veth, tap, macvtap: ip' },
   { name: 'liburing2', why: 'io_uring for the AIO vhost-user backends' },
-  { name: 'cpio', why: 'packs the guest initramfs' },
 ];
 
 /** Optional groups: `--with NAME`. `--tests` selects every group the test suite needs. */

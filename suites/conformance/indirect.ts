@@ -1,6 +1,6 @@
 // I1–I3: indirect descriptors (virtio v1.2-cs01 §2.7.5.3, §2.8.7).
 import { MemoryGuard, describeChanges } from '../../harness/conform/guard.ts';
-import { firstDiff, inFrame, nonce, outFrame } from '../../harness/conform/packets.ts';
+import { firstDiff, hex, inFrame, nonce, nonceOf, outFrame } from '../../harness/conform/packets.ts';
 import { fail, pass, type Check } from '../../harness/conform/types.ts';
 import { F } from '../../harness/virtio/features.ts';
 import { VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_WRITE } from '../../harness/virtio/layout.ts';
@@ -52,10 +52,11 @@ const I2: Check = {
     wire.drain();
     tx.publish(tx.writeChain([hdr, { addr: t.addr, len: t.len, flags: VIRTQ_DESC_F_INDIRECT }]));
     tx.kick();
-    const got = await captured(wire, n);
+    const frames = await wire.collect(400);
+    const got = frames.find((f) => nonceOf(f) === n);
     if (!got) {
-      const any = (await wire.collect(100)).map((f) => `${f.length} bytes`);
-      bad.push(`TX: no frame with our tag at the far end${any.length ? ` (other frames: ${any.join(', ')})` : ''}`);
+      const other = frames.map((f) => `${f.length} bytes ${hex(f, 16)}`);
+      bad.push(`TX: no frame with our tag at the far end${other.length ? `; instead: ${other.slice(0, 3).join(', ')} (the pointer's ${t.len}-byte table sent as frame data?)` : ''}`);
     } else if (Buffer.compare(Buffer.from(got), Buffer.from(frame)) !== 0) bad.push(`TX: ${firstDiff(frame, got)}`);
     else good.push('TX [12-byte header] → INDIRECT [60 + 88 bytes]: frame intact');
     // RX: [12-byte writable header] → INDIRECT → table [2048 writable]; the table itself is driver memory.

@@ -163,23 +163,28 @@ function gsoTcp(): { l4: L4Frame; offload: InjectOffload } {
 }
 
 /** Receive plain frames, and (when the wire can carry them) a partial-checksum UDP and a TCP GSO packet. */
-async function offloadRun(ctx: CheckContext, features: bigint): Promise<{ got: Received[]; stimuli: string }> {
+async function offloadRun(ctx: CheckContext, features: bigint): Promise<{ got: Received[]; stimuli: string; label: (r: Received) => string }> {
   const rig = await ctx.open({ features });
-  const frames: { frame: Uint8Array; offload?: InjectOffload }[] = [
-    { frame: udpFrame({ nonce: nonce(), payload: 300 }).frame },
-    { frame: tcpFrame({ nonce: nonce(), payload: 300 }).frame },
-  ];
+  const names = new Map<number, string>();
+  const frames: { frame: Uint8Array; offload?: InjectOffload }[] = [];
+  const add = (name: string, l4: L4Frame, offload?: InjectOffload) => {
+    names.set(nonceOf(l4.frame)!, `${name} (${l4.frame.length} bytes)`);
+    frames.push({ frame: l4.frame, offload });
+  };
+  add('UDP, full checksum', udpFrame({ nonce: nonce(), payload: 300 }));
+  add('TCP, full checksum', tcpFrame({ nonce: nonce(), payload: 300 }));
   let stimuli = 'UDP and TCP frames with full checksums';
   if (ctx.wire!.offloads) {
     const p = partialUdp();
     const g = gsoTcp();
-    frames.push({ frame: p.l4.frame, offload: p.offload }, { frame: g.l4.frame, offload: g.offload });
+    add('UDP sent with CHECKSUM_PARTIAL', p.l4, p.offload);
+    add('TCP GSO packet (gso_size 500) sent with CHECKSUM_PARTIAL', g.l4, g.offload);
     stimuli += ', a UDP frame with a partial checksum (CHECKSUM_PARTIAL at the sender) and a 1400-byte TCP GSO packet (gso_size 500)';
     await ctx.wire!.passOffloads(true);
   }
   try {
     const got = await receive(rig, ctx, frames, 800);
-    return { got, stimuli: `${stimuli}; ${got.length} delivered` };
+    return { got, stimuli: `${stimuli}; ${got.length} delivered`, label: (r) => names.get(r.nonce ?? -1) ?? `untagged ${r.frame.length}-byte frame` };
   } finally {
     await ctx.wire!.passOffloads(false);
   }
@@ -193,11 +198,11 @@ const H5: Check = {
   title: 'Without GUEST_CSUM: flags = 0 (MUST), packets fully checksummed (SHOULD)',
   needs: { wire: 'inject' },
   async run(ctx) {
-    const { got, stimuli } = await offloadRun(ctx, V1);
+    const { got, stimuli, label } = await offloadRun(ctx, V1);
     if (!got.length) return fail(`nothing delivered (${stimuli})`);
-    const flagged = got.filter((r) => r.hdr.flags !== 0).map((r) => `${hdrText(r.hdr)}`);
+    const flagged = got.filter((r) => r.hdr.flags !== 0).map((r) => `${label(r)}: ${hdrText(r.hdr)}`);
     if (flagged.length) return fail(`expected flags 0 without GUEST_CSUM; observed ${flagged.join('; ')} (${stimuli})`);
-    const badSum = got.filter((r) => l4Checksum(r.frame) === 'bad').map((r) => `${r.frame[23] === 17 ? 'UDP' : 'TCP'} ${r.frame.length}-byte frame`);
+    const badSum = got.filter((r) => l4Checksum(r.frame) === 'bad').map(label);
     if (badSum.length) return warn(`flags 0 on all ${got.length}, but ${badSum.length} delivered with an incomplete L4 checksum (the device SHOULD supply fully checksummed packets): ${badSum.join(', ')} (${stimuli})`);
     return pass(`flags 0 and valid L4 checksums on all ${got.length} (${stimuli})`);
   },
@@ -211,9 +216,9 @@ const H6: Check = {
   title: 'gso_type NONE unless GUEST_TSO/UFO negotiated; no RSC_INFO without RSC_EXT',
   needs: { wire: 'inject' },
   async run(ctx) {
-    const { got, stimuli } = await offloadRun(ctx, V1);
+    const { got, stimuli, label } = await offloadRun(ctx, V1);
     if (!got.length) return fail(`nothing delivered (${stimuli})`);
-    const bad = got.filter((r) => r.hdr.gsoType !== NET_HDR_GSO.NONE || r.hdr.flags & NET_HDR_F.RSC_INFO).map((r) => hdrText(r.hdr));
+    const bad = got.filter((r) => r.hdr.gsoType !== NET_HDR_GSO.NONE || r.hdr.flags & NET_HDR_F.RSC_INFO).map((r) => `${label(r)}: ${hdrText(r.hdr)}`);
     if (bad.length) return fail(`expected gso_type NONE and no RSC_INFO (no GUEST_TSO4/6, GUEST_UFO or RSC_EXT negotiated); observed ${bad.join('; ')} (${stimuli})`);
     return pass(`gso_type NONE, no RSC_INFO on all ${got.length} (${stimuli})`);
   },

@@ -3,14 +3,15 @@
 import { MemoryGuard, describeChanges } from '../../harness/conform/guard.ts';
 import { firstDiff, hex, inFrame, nonce, nonceOf, outFrame } from '../../harness/conform/packets.ts';
 import type { Rig } from '../../harness/conform/rig-types.ts';
-import type { Elem, UsedEntry } from '../../harness/conform/split-lane.ts';
-import { fail, pass, warn, type Check, type CheckContext } from '../../harness/conform/types.ts';
+import type { Elem, SplitLane, UsedEntry } from '../../harness/conform/split-lane.ts';
+import { fail, pass, warn, type Check, type CheckContext, type Verdict } from '../../harness/conform/types.ts';
 import { sleep } from '../../harness/conform/wait.ts';
 import { F, has } from '../../harness/virtio/features.ts';
 import { VIRTQ_DESC_F_INDIRECT } from '../../harness/virtio/layout.ts';
 import {
   HDR,
   QUIET_MS,
+  attribute,
   USE_MS,
   V1,
   captured,
@@ -308,50 +309,50 @@ const S5: Check = {
 const S6: Check = {
   id: 'S6',
   group: 'S',
-  section: '2.7.8',
+  section: '2.7.8, 2.8.6',
   level: 'MUST',
-  title: 'Used id is the chain head; each chain returned exactly once',
+  title: 'Used id names the buffer (chain head / Buffer ID); each returned exactly once',
   needs: {},
   async run(ctx) {
-    const rig = await ctx.open({ features: V1 });
-    const tx = rig.splitLane(1);
-    const heads = new Map<number, string>();
-    // Chains of 1..3 descriptors, so a device naming a non-head descriptor is caught.
-    for (let k = 0; k < 24; k++) {
-      const id = tx.add(txPieces(rig, outFrame(nonce(), 100), k % 3 === 0 ? [] : k % 3 === 1 ? [HDR] : [HDR, 30]));
-      heads.set(id, 'TX');
-    }
-    tx.kick();
-    let rxPosted: RxBuf[] = [];
-    if (ctx.wire) {
-      rxPosted = postRx(rig, 12, 2048);
-      for (let k = 0; k < 12; k++) ctx.wire.inject(inFrame(nonce(), 120));
-    }
-    const rx = rig.splitLane(0);
-    await tx.waitUsed(24, USE_MS);
-    if (ctx.wire) await rx.waitUsed(12, USE_MS);
-    await sleep(QUIET_MS); // late duplicates
-    tx.takeUsed();
-    rx.takeUsed();
     const problems: string[] = [];
-    const check = (entries: UsedEntry[], valid: Set<number>, ring: string) => {
-      const count = new Map<number, number>();
-      for (const e of entries) count.set(e.id, (count.get(e.id) ?? 0) + 1);
-      for (const [id, c] of count) {
-        if (!valid.has(id)) problems.push(`${ring} used entry names id ${id}, which is not the head of any chain made available`);
-        else if (c > 1) problems.push(`${ring} chain ${id} returned ${c} times`);
+    const summary: string[] = [];
+    for (const kind of formats(ctx)) {
+      const rig = await ctx.open({ features: kind === 'packed' ? v1(F.F_RING_PACKED) : V1 });
+      const tx = laneOf(rig, 1);
+      const rx = laneOf(rig, 0);
+      // Chains of 1..3 descriptors, so a device naming a non-head descriptor is caught.
+      const txIds = new Set<number>();
+      for (let k = 0; k < 24; k++) txIds.add(tx.add(txPieces(rig, outFrame(nonce(), 100), k % 3 === 0 ? [] : k % 3 === 1 ? [HDR] : [HDR, 30])));
+      tx.kick();
+      let rxIds = new Set<number>();
+      if (ctx.wire) {
+        rxIds = new Set(postRx(rig, 12, 2048).map((b) => b.id));
+        for (let k = 0; k < 12; k++) ctx.wire.inject(inFrame(nonce(), 120));
       }
-      const missing = [...valid].filter((id) => !count.has(id));
-      return missing.length;
-    };
-    const txMissing = check(tx.returned, new Set(heads.keys()), 'TX');
-    const rxMissing = ctx.wire ? check(rx.returned, new Set(rxPosted.map((b) => b.id)), 'RX') : 0;
-    if (problems.length) return fail(`expected each used id to be a chain head, once; observed ${problems.slice(0, 4).join('; ')}`);
-    const summary = `${tx.returned.length} TX entries for 24 chains of 1–3 descriptors${ctx.wire ? `, ${rx.returned.length} RX entries for 12 frames` : ''}`;
-    if (txMissing || rxMissing) return pass(`${summary}: every id a head, none twice (${txMissing + rxMissing} not returned within ${USE_MS} ms)`);
-    return pass(`${summary}: every id a chain head, each exactly once`);
+      await tx.waitUsed(24, USE_MS);
+      if (ctx.wire) await rx.waitUsed(12, USE_MS);
+      await sleep(QUIET_MS); // late duplicates
+      tx.takeUsed();
+      rx.takeUsed();
+      const missing = judgeOnce(`${kind} TX`, tx.returned, txIds, problems) + (ctx.wire ? judgeOnce(`${kind} RX`, rx.returned, rxIds, problems) : 0);
+      summary.push(`${kind}: ${tx.returned.length} TX entries for 24 buffers of 1–3 descriptors${ctx.wire ? `, ${rx.returned.length} RX entries for 12 frames` : ''}${missing ? ` (${missing} not returned within ${USE_MS} ms)` : ''}`);
+      await rig.close();
+    }
+    if (problems.length) return fail(`expected each used entry to name a buffer in flight, once; observed ${problems.slice(0, 4).join('; ')}`);
+    return pass(`${summary.join('; ')}: every id named a buffer made available, none twice`);
   },
 };
+
+/** Adds problems for ids that were never made available or came back twice; returns how many never came back. */
+function judgeOnce(ring: string, entries: readonly UsedEntry[], valid: Set<number>, problems: string[]): number {
+  const count = new Map<number, number>();
+  for (const e of entries) count.set(e.id, (count.get(e.id) ?? 0) + 1);
+  for (const [id, c] of count) {
+    if (!valid.has(id)) problems.push(`${ring} used entry names id ${id}, which no buffer made available carries (a non-head descriptor?)`);
+    else if (c > 1) problems.push(`${ring} buffer ${id} returned ${c} times`);
+  }
+  return [...valid].filter((id) => !count.has(id)).length;
+}
 
 const S7: Check = {
   id: 'S7',
@@ -364,26 +365,32 @@ const S7: Check = {
     const BASE = 0xfff0;
     const rig = await ctx.open({ features: V1, base: BASE });
     const tx = rig.splitLane(1);
-    const seen: string[] = [];
-    let done = 0;
-    for (let batch = 0; batch < 5; batch++) {
-      const ids: number[] = [];
-      for (let k = 0; k < 8; k++) ids.push(tx.add([txBuffer(rig, outFrame(nonce(), 80))]));
-      tx.kick();
-      const got = await tx.waitUsed(8, USE_MS);
-      done += got.length;
-      const idx = rig.queues[1].split!.usedIdx();
-      const want = (BASE + done) & 0xffff;
-      if (tx.anomalies.length) return fail(`expected used.idx to count on from 0x${BASE.toString(16)} through 0xffff to 0; observed ${tx.anomalies[0]} after ${done} buffers (expected 0x${want.toString(16)})`);
-      if (got.length < 8) return fail(`after ${done} buffers from base 0x${BASE.toString(16)}: ${8 - got.length} of batch ${batch} not used within ${USE_MS} ms (used.idx 0x${idx.toString(16)}, expected 0x${((BASE + done + 8 - got.length) & 0xffff).toString(16)})`);
-      if (idx !== want) return fail(`expected used.idx 0x${want.toString(16)} after ${done} buffers from 0x${BASE.toString(16)}; observed 0x${idx.toString(16)}`);
-      const wrongIds = got.filter((u, i) => u.id !== ids[i] && !ids.includes(u.id));
-      if (wrongIds.length) return fail(`used ids ${wrongIds.map((u) => u.id).join(',')} after the wrap are not the chains made available`);
-      seen.push(`0x${idx.toString(16)}`);
-    }
-    return pass(`base 0x${BASE.toString(16)}: used.idx after each batch of 8 = ${seen.join(' → ')} (wrapped through 0xffff, ring of ${rig.size})`);
+    const v = await usedIdxWalk(rig, tx, BASE);
+    return v.outcome === 'fail' && !tx.idxAnomalies.length ? attribute(v, tx.idAnomalies, 'S6') : v;
   },
 };
+
+/** Batches of 8 TX buffers from base; used.idx must count on through 0xffff. */
+async function usedIdxWalk(rig: Rig, tx: SplitLane, BASE: number): Promise<Verdict> {
+  const seen: string[] = [];
+  let done = 0;
+  for (let batch = 0; batch < 5; batch++) {
+    const ids: number[] = [];
+    for (let k = 0; k < 8; k++) ids.push(tx.add([txBuffer(rig, outFrame(nonce(), 80))]));
+    tx.kick();
+    const got = await tx.waitUsed(8, USE_MS);
+    done += got.length;
+    const idx = rig.queues[1].split!.usedIdx();
+    const want = (BASE + done) & 0xffff;
+    if (tx.idxAnomalies.length) return fail(`expected used.idx to count on from 0x${BASE.toString(16)} through 0xffff to 0; observed ${tx.idxAnomalies[0]} after ${done} buffers (expected 0x${want.toString(16)})`);
+    if (got.length < 8) return fail(`after ${done} buffers from base 0x${BASE.toString(16)}: ${8 - got.length} of batch ${batch} not used within ${USE_MS} ms (used.idx 0x${idx.toString(16)}, expected 0x${((BASE + done + 8 - got.length) & 0xffff).toString(16)})`);
+    if (idx !== want) return fail(`expected used.idx 0x${want.toString(16)} after ${done} buffers from 0x${BASE.toString(16)}; observed 0x${idx.toString(16)}`);
+    const wrongIds = got.filter((u, i) => u.id !== ids[i] && !ids.includes(u.id));
+    if (wrongIds.length) return fail(`used ids ${wrongIds.map((u) => u.id).join(',')} after the wrap are not the chains made available`);
+    seen.push(`0x${idx.toString(16)}`);
+  }
+  return pass(`base 0x${BASE.toString(16)}: used.idx after each batch of 8 = ${seen.join(' → ')} (wrapped through 0xffff, ring of ${rig.size})`);
+}
 
 const S8: Check = {
   id: 'S8',

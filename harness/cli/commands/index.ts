@@ -7,5 +7,7 @@ import { register as report } from './report.ts';
 import { register as compare } from './compare.ts';
 import { register as image } from './image.ts';
 import { register as run } from './run.ts';
+import { register as conform } from './conform.ts';
+import { register as backend } from './backend.ts';
 
-export const COMMANDS: ((program: Command) => void)[] = [setup, doctor, cleanup, report, compare, image, run];
+export const COMMANDS: ((program: Command) => void)[] = [setup, doctor, cleanup, report, compare, image, run, conform, backend];

@@ -2,7 +2,7 @@
 // a mini device, and across a Worker that runs the mini device on the same guest memory.
 // Prints ops/s and the targets (split ≥ 10 M/s one thread, ≥ 3 M/s across threads); never fails on them.
 //
-//   tsx harness/virtio/bench/micro.ts [--memory memfd|sab|both] [--time <ms per task>] [--size <ring>]
+//   tsx harness/virtio/bench/micro.ts [--memory auto|memfd|sab|both] [--time <ms per task>] [--size <ring>] [--mode all|one|cross]
 
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
@@ -29,14 +29,15 @@ interface Options {
   explicitMemfd: boolean;
   time: number;
   size: number;
+  mode: 'all' | 'one' | 'cross';
 }
 
 function parseOptions(argv: string[]): Options {
-  let values: { memory?: string; time?: string; size?: string };
+  let values: { memory?: string; time?: string; size?: string; mode?: string };
   try {
-    ({ values } = parseArgs({ args: argv, options: { memory: { type: 'string', default: 'auto' }, time: { type: 'string', default: '1000' }, size: { type: 'string', default: '256' } } }));
+    ({ values } = parseArgs({ args: argv, options: { memory: { type: 'string', default: 'auto' }, time: { type: 'string', default: '1000' }, size: { type: 'string', default: '256' }, mode: { type: 'string', default: 'all' } } }));
   } catch (err) {
-    throw new UsageError(`bench:micro: ${(err as Error).message}`, 'options: --memory auto|memfd|sab|both, --time <ms per task>, --size <ring size>');
+    throw new UsageError(`bench:micro: ${(err as Error).message}`, 'options: --memory auto|memfd|sab|both, --time <ms per task>, --size <ring size>, --mode all|one|cross');
   }
   const time = Number(values.time);
   if (!Number.isInteger(time) || time < 50) throw new UsageError(`--time ${values.time} is not a whole number of milliseconds ≥ 50`, 'e.g. --time 1000');
@@ -47,7 +48,9 @@ function parseOptions(argv: string[]): Options {
   const m = values.memory;
   if (!['auto', 'memfd', 'sab', 'both'].includes(m!)) throw new UsageError(`--memory ${m} is not one of auto, memfd, sab, both`);
   const memories: MemoryKind[] = m === 'both' ? ['memfd', 'sab'] : m === 'auto' ? ['memfd'] : [m as MemoryKind];
-  return { memories, explicitMemfd: m === 'memfd' || m === 'both', time, size };
+  const mode = values.mode as Options['mode'];
+  if (!['all', 'one', 'cross'].includes(mode)) throw new UsageError(`--mode ${mode} is not one of all, one, cross`, 'one = single-thread tasks, cross = Worker tasks');
+  return { memories, explicitMemfd: m === 'memfd' || m === 'both', time, size, mode };
 }
 
 
@@ -100,7 +103,12 @@ async function startWorker(bm: BenchMemory, q: Virtqueue<number>): Promise<Runni
 
 const noStats = (): NotifyStats => ({ sent: 0, sleeps: 0, lost: 0 });
 
-function addTasks(bench: Bench, rows: Row[], bm: BenchMemory, size: number): void {
+function addTasks(bench: Bench, rows: Row[], bm: BenchMemory, size: number, mode: Options['mode']): void {
+  if (mode !== 'cross') addOneThreadTasks(bench, rows, bm, size);
+  if (mode !== 'one') addCrossTasks(bench, rows, bm, size);
+}
+
+function addOneThreadTasks(bench: Bench, rows: Row[], bm: BenchMemory, size: number): void {
   for (const kind of ['split', 'packed'] as const) {
     for (const burst of [1, 32]) {
       const { q, out } = newQueue(bm, kind, size);
@@ -110,6 +118,9 @@ function addTasks(bench: Bench, rows: Row[], bm: BenchMemory, size: number): voi
       rows.push({ name, kind, mode: `one thread, burst ${burst}`, memory: bm.kind, opsPerIter: ONE_THREAD_OPS, task: bench.getTask(name)! });
     }
   }
+}
+
+function addCrossTasks(bench: Bench, rows: Row[], bm: BenchMemory, size: number): void {
   for (const kind of ['split', 'packed'] as const) {
     // A fresh queue and device Worker per phase (warmup, run), stopped right after it so no
     // spinning Worker competes with the next task for the CPU. Notification counts are the run phase's.
@@ -159,7 +170,7 @@ async function run(argv: string[]): Promise<void> {
     for (const kind of memories) {
       const bm = await benchMemory(kind, MEMORY_BYTES);
       held.push(bm);
-      addTasks(bench, rows, bm, opts.size);
+      addTasks(bench, rows, bm, opts.size, opts.mode);
     }
     await bench.run();
   } finally {
