@@ -3,7 +3,7 @@
 import { CapabilityError } from '../core/errors.ts';
 import type { Ledger } from '../core/ledger.ts';
 import { ioUringAvailable } from '../sys/uring.ts';
-import { parseAioOptions, type AioOptions, type RawAioFlags } from './options.ts';
+import type { AioOptions } from './options.ts';
 import { openMacvtapPort, openTapPort, type TapPort } from './port.ts';
 import { AioServer } from './server.ts';
 import { featureNames } from '../virtio/features.ts';
@@ -26,8 +26,7 @@ export function formatStats(s: Record<StatName, number>): string {
     .join(' ');
 }
 
-export async function runAioBackend(flags: RawAioFlags, ledger: Ledger): Promise<void> {
-  const o = parseAioOptions(flags);
+export async function runAioBackend(o: AioOptions, ledger: Ledger): Promise<void> {
   checkEngine(o);
   const log = (m: string) => process.stderr.write(`aio-tap: ${m}\n`);
   const port = openPort(o);

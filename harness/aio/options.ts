@@ -79,7 +79,7 @@ export function parseAioOptions(f: RawAioFlags): AioOptions {
 }
 
 /** argv for the backend process (used by the aio-tap and aio-macvtap backends). */
-export function aioArgv(o: { socket: string; device: AioOptions['device']; engine: EngineName; batch: number; queues: number; statsInterval?: number }): string[] {
+export function aioArgv(o: { socket: string; device: AioOptions['device']; engine: EngineName; batch: number; queues: number; statsInterval?: number; verbose?: boolean }): string[] {
   const dev = o.device.kind === 'tap' ? ['--tap', o.device.name] : ['--macvtap', o.device.name, ...(o.device.node ? ['--macvtap-node', o.device.node] : [])];
-  return ['backend', 'aio-tap', '--socket', o.socket, ...dev, '--engine', o.engine, '--batch', String(o.batch), '--queues', String(o.queues), ...(o.statsInterval ? ['--stats-interval', String(o.statsInterval)] : [])];
+  return ['backend', 'aio-tap', '--socket', o.socket, ...dev, '--engine', o.engine, '--batch', String(o.batch), '--queues', String(o.queues), ...(o.statsInterval ? ['--stats-interval', String(o.statsInterval)] : []), ...(o.verbose ? ['--verbose'] : [])];
 }

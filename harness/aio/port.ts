@@ -6,8 +6,8 @@
 import fs from 'node:fs';
 import { UsageError } from '../core/errors.ts';
 import { libc, closeQuiet, errno, SysError } from '../sys/libc.ts';
-import { ioctlPtr } from '../sys/ioctl.ts';
-import { IFF_MULTI_QUEUE, IFF_NO_PI, IFF_TAP, IFF_VNET_HDR, TUNSETIFF, TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6, TUN_F_TSO_ECN, openTap, setTapOffload, setVnetHdrSize } from '../sys/tun.ts';
+import { IOR, ioctlPtr } from '../sys/ioctl.ts';
+import { IFF_NO_PI, IFF_TAP, IFF_VNET_HDR, TUNSETIFF, TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6, TUN_F_TSO_ECN, openTap, setTapOffload, setVnetHdrSize } from '../sys/tun.ts';
 import { parseDevnum, rdevOf } from '../backends/macvtap-device.ts';
 import { HDR_LEN } from './dataplane/net-hdr.ts';
 
@@ -40,9 +40,27 @@ function sysfs(name: string, file: string): string | undefined {
   }
 }
 
+const SIOCGIFMTU = 0x8921;
+const AF_INET = 2;
+const SOCK_DGRAM = 2;
+
+/**
+ * The link's MTU through SIOCGIFMTU on a socket, which lives in the calling thread's network
+ * namespace (sysfs shows the namespace /sys was mounted in, which differs inside inNetns).
+ */
 function mtuOf(name: string): number {
-  const mtu = Number(sysfs(name, 'mtu'));
-  return Number.isInteger(mtu) && mtu > 0 ? mtu : 1500;
+  const s = libc.socket(AF_INET, SOCK_DGRAM, 0);
+  if (s < 0) return 1500;
+  try {
+    const ifr = new Uint8Array(40);
+    ifr.set(Buffer.from(name), 0);
+    ioctlPtr(s, SIOCGIFMTU, ifr, `SIOCGIFMTU ${name}`);
+    return new DataView(ifr.buffer).getInt32(16, true);
+  } catch {
+    return 1500;
+  } finally {
+    closeQuiet(s);
+  }
 }
 
 /** Find the richest offload set the device takes (UFO is gone from newer kernels), then clear it. */
@@ -85,28 +103,50 @@ function port(kind: TapPort['kind'], name: string, fds: number[], multiQueue: bo
 /**
  * A tap by name, `queues` fds on it. An existing tap keeps its own multi-queue setting (it must be
  * multi_queue for queues > 1); a missing one is created, non-persistent, and goes away with us.
+ * Everything goes through the tun ioctls, which act in the calling thread's namespace.
  */
 export function openTapPort(name: string, queues: number): TapPort {
-  const flags = sysfs(name, 'tun_flags');
-  let multiQueue = queues > 1;
-  if (flags !== undefined) {
-    const f = parseInt(flags, 16);
-    if (!(f & IFF_TAP)) throw new UsageError(`--tap ${name}: ${name} is a tun (layer 3) device, not a tap`, 'name a tap device (ip tuntap add dev NAME mode tap)');
-    multiQueue = (f & IFF_MULTI_QUEUE) !== 0;
-    if (queues > 1 && !multiQueue) {
-      throw new UsageError(`--tap ${name}: the tap is single-queue but --queues ${queues} needs one queue per pair`, `recreate it with: ip tuntap add dev ${name} mode tap multi_queue (or use --queues 1)`);
-    }
-  } else if (sysfs(name, 'ifindex') !== undefined) {
-    throw new UsageError(`--tap ${name}: ${name} exists but is not a tun/tap device`, 'name a tap device, or use --macvtap for a macvtap');
-  }
+  const open = (multiQueue: boolean) => openTap(name, { vnetHdr: true, multiQueue, vnetHdrSize: HDR_LEN }).fd;
   const fds: number[] = [];
+  let multiQueue = queues > 1;
   try {
-    for (let q = 0; q < queues; q++) fds.push(openTap(name, { vnetHdr: true, multiQueue, vnetHdrSize: HDR_LEN }).fd);
+    try {
+      fds.push(open(multiQueue));
+    } catch (e) {
+      // TUNSETIFF refuses a multi-queue mismatch with an existing tap (EINVAL): one queue of a
+      // multi_queue tap is fine; several queues of a single-queue tap are not.
+      if ((e as SysError).code !== 'EINVAL') throw e;
+      if (queues > 1) throw refusedTap(name, queues, e as Error);
+      multiQueue = true;
+      try {
+        fds.push(open(true));
+      } catch (e2) {
+        throw refusedTap(name, queues, e2 as Error);
+      }
+    }
+    const flags = tapFlags(fds[0]!);
+    if (!(flags & IFF_TAP)) throw new UsageError(`--tap ${name}: ${name} is a tun (layer 3) device, not a tap`, 'name a tap device (ip tuntap add dev NAME mode tap)');
+    for (let q = 1; q < queues; q++) fds.push(open(multiQueue));
   } catch (e) {
     fds.forEach(closeQuiet);
     throw e;
   }
   return port('tap', name, fds, multiQueue);
+}
+
+function refusedTap(name: string, queues: number, e: Error): UsageError {
+  return new UsageError(
+    `--tap ${name}: the kernel refused to attach (${e.message}): ${name} exists but is not a tap${queues > 1 ? ' created multi_queue' : ''}`,
+    queues > 1 ? `create it with: ip tuntap add dev ${name} mode tap multi_queue (or use --queues 1)` : 'name a tap device, or a name that does not exist yet',
+  );
+}
+
+const TUNGETIFF = IOR('T'.charCodeAt(0), 210, 4);
+
+function tapFlags(fd: number): number {
+  const ifr = new Uint8Array(40);
+  ioctlPtr(fd, TUNGETIFF, ifr, 'TUNGETIFF');
+  return new DataView(ifr.buffer).getUint16(16, true);
 }
 
 /**
@@ -115,6 +155,7 @@ export function openTapPort(name: string, queues: number): TapPort {
  * /dev is shared by every namespace, /sys/class/net is not.
  */
 export function openMacvtapPort(name: string, queues: number, node?: string): TapPort {
+  // sysfs must show this namespace: true in a process started with `ip netns exec`.
   const ifindex = sysfs(name, 'ifindex');
   if (ifindex === undefined) throw new UsageError(`--macvtap ${name}: no such network device in this namespace`, 'create it first: ip link add link DEV name NAME type macvtap mode bridge');
   const devText = sysfs(name, `macvtap/tap${ifindex}/dev`);

@@ -4,13 +4,13 @@ import fs from 'node:fs';
 import type { HostCapabilities } from '../doctor/capabilities.ts';
 import { withScope } from './instance.ts';
 import { tapNetdev, virtioNetDevice, vectorsFor } from './qemu-args.ts';
-import { accel, bridge, decide, netns, qemuNetdev, root, tun, veth } from './requirements.ts';
+import { decide, guestRequirements, tapBridge } from './requirements.ts';
 import { setupTapBridge } from './tap-bridge.ts';
 import { openVhostNet } from './vhost-net.ts';
 import type { Backend, BackendContext, BackendInstance } from './types.ts';
 
 export function tapRequirements(caps: HostCapabilities) {
-  return [tun(caps), bridge(caps), root(caps), netns(caps), veth(caps), qemuNetdev(caps, 'tap'), accel(caps)];
+  return [...tapBridge(caps), ...guestRequirements(caps, 'tap')];
 }
 
 /** QEMU arguments of the tap backends, given the child's vhost fd (if any). */

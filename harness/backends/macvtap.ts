@@ -6,12 +6,12 @@ import type { HostCapabilities } from '../doctor/capabilities.ts';
 import { withScope } from './instance.ts';
 import { setupMacvtap } from './macvtap-device.ts';
 import { tapNetdev, virtioNetDevice, vectorsFor } from './qemu-args.ts';
-import { accel, decide, macvtap as macvtapReq, netns, qemuNetdev, root, veth } from './requirements.ts';
+import { decide, guestRequirements, macvtap as macvtapReq } from './requirements.ts';
 import { openVhostNet } from './vhost-net.ts';
 import type { Backend, BackendContext, BackendInstance } from './types.ts';
 
 export function macvtapRequirements(caps: HostCapabilities) {
-  return [macvtapReq(caps), root(caps), netns(caps), veth(caps), qemuNetdev(caps, 'tap'), accel(caps)];
+  return [macvtapReq(caps), ...guestRequirements(caps, 'tap')];
 }
 
 /** QEMU arguments given the child's fds: the macvtap queues first, then the vhost-net fds. */

@@ -3,17 +3,18 @@
 // usage error, not a crash.
 import type { BackendName } from '../config/schema.ts';
 import { UsageError } from '../core/errors.ts';
-import type { HostCapabilities } from '../doctor/capabilities.ts';
 import { copy } from './copy.ts';
 import { macvtap } from './macvtap.ts';
 import { macvtapVhost } from './macvtap-vhost.ts';
 import { vhost } from './vhost.ts';
 import { vhostRaw } from './vhost-raw.ts';
 import { vhostUser } from './vhost-user.ts';
-import type { Availability, Backend } from './types.ts';
+import { aioTap } from './aio-tap.ts';
+import { aioMacvtap } from './aio-macvtap.ts';
+import type { Backend } from './types.ts';
 
 const REGISTRY = new Map<BackendName, Backend>(
-  [copy, vhost, macvtap, macvtapVhost, vhostRaw, vhostUser].map((b) => [b.name, b]),
+  [copy, vhost, macvtap, macvtapVhost, vhostRaw, vhostUser, aioTap, aioMacvtap].map((b) => [b.name, b]),
 );
 
 export function registerBackend(b: Backend): void {
@@ -30,9 +31,4 @@ export function getBackend(name: BackendName): Backend {
     throw new UsageError(`backend ${name} is not available in this build`, `implemented backends: ${backendNames().join(', ')}`);
   }
   return b;
-}
-
-/** Availability of each requested backend (pure over doctor's capabilities). */
-export function availabilityOf(names: readonly BackendName[], caps: HostCapabilities): Map<BackendName, Availability> {
-  return new Map(names.map((n) => [n, getBackend(n).availability(caps)]));
 }

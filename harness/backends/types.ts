@@ -12,6 +12,8 @@ export interface Availability {
   reason: string;
   /** What to install or enable when it cannot run. */
   fix?: string;
+  /** Every requirement it checks, met or not ("tap (/dev/net/tun)", "root", ...), for doctor --json. */
+  requires?: string[];
 }
 
 export interface BackendContext {

@@ -7,24 +7,27 @@
 // requires tap backend"). Running it would need our own vhost-user device that forwards the
 // rings to /dev/vhost-net with a packet socket: out of scope, so it is never runnable.
 import { CapabilityError } from '../core/errors.ts';
-import { decide, vhostNet } from './requirements.ts';
+import type { HostCapabilities } from '../doctor/capabilities.ts';
+import { afPacket, decide, guestRequirements, vhostNet, type Requirement } from './requirements.ts';
 import type { Availability, Backend } from './types.ts';
 
-export const VHOST_RAW_REASON =
-  'QEMU cannot give vhost-net an AF_PACKET socket: -netdev tap,fd= must be a tap ' +
-  '("Unable to query TUNGETIFF on FD 3: Inappropriate ioctl for device" with QEMU 7.2) and ' +
-  'QEMU\'s vhost-net takes only a tap backend ("vhost-net requires tap backend", hw/net/vhost_net.c)';
+/** The requirement no host meets: listed first, since it decides whatever else the host has. */
+const QEMU_PACKET_BACKEND: Requirement = {
+  ok: false,
+  name: 'QEMU passing vhost-net a packet socket',
+  missing: 'QEMU cannot give vhost-net an AF_PACKET socket',
+  evidence:
+    '-netdev tap,fd= must be a tap ' +
+    '("Unable to query TUNGETIFF on FD 3: Inappropriate ioctl for device" with QEMU 7.2) and ' +
+    'QEMU\'s vhost-net takes only a tap backend ("vhost-net requires tap backend", hw/net/vhost_net.c)',
+  fix: 'none in QEMU: it needs a vhost-user device that forwards to /dev/vhost-net with a packet socket backend (not part of vnetbench)',
+};
 
-export const VHOST_RAW_FIX =
-  'none in QEMU: it needs a vhost-user device that forwards to /dev/vhost-net with a packet socket backend (not part of vnetbench)';
+export const VHOST_RAW_REASON = `${QEMU_PACKET_BACKEND.missing}: ${QEMU_PACKET_BACKEND.evidence}`;
+export const VHOST_RAW_FIX = QEMU_PACKET_BACKEND.fix;
 
-export function vhostRawAvailability(caps: Parameters<Backend['availability']>[0]): Availability {
-  const host = decide([vhostNet(caps)]);
-  return {
-    runnable: false,
-    reason: host.runnable ? VHOST_RAW_REASON : `${VHOST_RAW_REASON}; ${host.reason}`,
-    fix: host.runnable ? VHOST_RAW_FIX : `${VHOST_RAW_FIX}; ${host.fix}`,
-  };
+export function vhostRawAvailability(caps: HostCapabilities): Availability {
+  return decide([QEMU_PACKET_BACKEND, vhostNet(caps), afPacket(caps), ...guestRequirements(caps, 'tap')]);
 }
 
 export const vhostRaw: Backend = {

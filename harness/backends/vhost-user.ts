@@ -6,11 +6,12 @@
 // recorded and put back.
 import os from 'node:os';
 import path from 'node:path';
-import { accel, afPacket, decide, netns, qemuNetdev, root, testpmd as testpmdReq, veth } from './requirements.ts';
+import { afPacket, decide, guestRequirements, qemuNetdev, testpmd as testpmdReq } from './requirements.ts';
 import { withScope } from './instance.ts';
 import { vectorsFor, vhostUserNetdev, virtioNetDevice } from './qemu-args.ts';
 import { setOffloads } from './hostops.ts';
-import { startTestpmd, testpmdPrefix } from './testpmd.ts';
+import type { HostTopology } from '../topology/types.ts';
+import { TestpmdProcess, type TestpmdSpec } from '../vhost/testpmd-process.ts';
 import type { Backend, BackendContext, BackendInstance } from './types.ts';
 
 const OFFLOADS_OFF = { tx: 'off', tso: 'off', gso: 'off', gro: 'off' } as const;
@@ -19,6 +20,24 @@ const OFFLOADS_OFF = { tx: 'off', tso: 'off', gso: 'off', gro: 'off' } as const;
 export function socketPath(workDir: string, id: string): string {
   const p = path.join(workDir, `vnb-${id}-vhost-user.sock`);
   return Buffer.byteLength(p) <= 107 ? p : path.join(os.tmpdir(), `vnb-${id}-vu.sock`);
+}
+
+/**
+ * testpmd in the guest namespace between its vhost-user socket and the wire. Its stdin is a pipe
+ * we hold: it exits at EOF, so it also goes away on its own if the harness dies.
+ */
+export function testpmdSpec(topo: Pick<HostTopology, 'id' | 'wire' | 'guestNs'>, socket: string, queues: number, workDir: string): TestpmdSpec {
+  return {
+    socket,
+    wire: topo.wire,
+    netns: topo.guestNs,
+    queues,
+    // Also the run marker orphans.ts recognises (vnb-<id>-testpmd).
+    filePrefix: `vnb-${topo.id}-testpmd`,
+    logFile: path.join(workDir, 'testpmd.log'),
+    mbufs: 32768,
+    control: 'stdin',
+  };
 }
 
 export function vhostUserBackendArgs(o: { mac: string; socket: string; queues: number; accel?: 'kvm' | 'tcg' }): string[] {
@@ -35,13 +54,11 @@ async function setup(ctx: BackendContext): Promise<BackendInstance> {
     await setOffloads(scope, topo, topo.guestNs, topo.wire, OFFLOADS_OFF);
     if (topo.peerNs && topo.peerIf) await setOffloads(scope, topo, topo.peerNs, topo.peerIf, OFFLOADS_OFF);
     const socket = socketPath(ctx.workDir, topo.id);
-    const pmd = await startTestpmd(scope, topo, {
-      socket,
-      queues,
-      logFile: path.join(ctx.workDir, 'testpmd.log'),
-      filePrefix: testpmdPrefix(topo.id),
+    const pmd = await TestpmdProcess.start(scope, testpmdSpec(topo, socket, queues, ctx.workDir));
+    defer(async () => {
+      const left = await pmd.stop();
+      if (left.length) throw new Error(`dpdk-testpmd: ${left.join('; ')}`);
     });
-    defer(() => pmd.stop());
     return {
       net: {
         passFds: [],
@@ -58,6 +75,6 @@ async function setup(ctx: BackendContext): Promise<BackendInstance> {
 export const vhostUser: Backend = {
   name: 'vhost-user',
   summary: 'DPDK testpmd as a vhost-user switch (net_vhost0 <-> net_af_packet0 on the wire)',
-  availability: (caps) => decide([testpmdReq(caps), qemuNetdev(caps, 'vhost-user'), afPacket(caps), root(caps), netns(caps), veth(caps), accel(caps)]),
+  availability: (caps) => decide([testpmdReq(caps), qemuNetdev(caps, 'vhost-user'), afPacket(caps), ...guestRequirements(caps, 'vhost-user')]),
   setup,
 };

@@ -29,6 +29,13 @@ export interface RigSpec {
   callFds?: boolean;
 }
 
+export interface RingAnomalies {
+  /** Used entries naming a buffer not in flight (returned twice, never made available). */
+  ids: string[];
+  /** used.idx moving by more than the ring size or backwards. */
+  idx: string[];
+}
+
 export interface RigQueue {
   readonly index: number;
   readonly kind: QueueKind;
@@ -78,5 +85,7 @@ export interface Rig {
   buffer(len: number, fill?: number): number;
   /** A live view of guest memory. */
   bytes(gpa: number, len: number): Uint8Array;
+  /** What the rig's lanes could not account for: entries naming buffers not in flight, impossible used.idx moves. */
+  anomalies(): RingAnomalies;
   close(): Promise<void>;
 }

@@ -12,7 +12,7 @@ import { F, bit } from '../virtio/features.ts';
 import { VIRTIO_STATUS } from '../virtio/layout.ts';
 import type { ConformDut, RigMemory } from './dut.ts';
 import { PackedLane } from './packed-lane.ts';
-import type { Rig, RigBringUp, RigQueue, RigSpec } from './rig-types.ts';
+import type { Rig, RigBringUp, RigQueue, RigSpec, RingAnomalies } from './rig-types.ts';
 import { SplitLane } from './split-lane.ts';
 import type { ControlSession } from './types.ts';
 import { withTimeout } from './wait.ts';
@@ -131,6 +131,12 @@ class RigImpl implements Rig {
 
   bytes(gpa: number, len: number): Uint8Array {
     return byteView(this.mem, gpa, len);
+  }
+
+  anomalies(): RingAnomalies {
+    const split = [...this.splitLanes.values()];
+    const packed = [...this.packedLanes.values()];
+    return { ids: [...split.flatMap((l) => l.idAnomalies), ...packed.flatMap((l) => l.anomalies)], idx: split.flatMap((l) => l.idxAnomalies) };
   }
 
   async close(): Promise<void> {

@@ -8,7 +8,7 @@ import type { ConformanceRecord } from '../results/types.ts';
 import type { ConformDut } from './dut.ts';
 import { openRig, VHOST_ONLY_BITS } from './rig.ts';
 import type { Rig, RigSpec } from './rig-types.ts';
-import { fail, skip, type Check, type CheckContext, type ConformTransport, type ControlSession, type HealthReport, type Verdict } from './types.ts';
+import { attribute, fail, skip, type Check, type CheckContext, type ConformTransport, type ControlSession, type HealthReport, type Verdict } from './types.ts';
 import { sleep, withTimeout } from './wait.ts';
 import { healthProbe } from './health.ts';
 
@@ -66,8 +66,20 @@ function expressible(transport: ConformTransport, op: SessionOp): Support {
   return { ok: true };
 }
 
+/** A failure coinciding with ring anomalies another check owns is that check's to report. */
+function attributeToOwners(check: Check, v: Verdict, rigs: readonly Rig[]): Verdict {
+  const owns = new Set(check.owns ?? []);
+  const found = rigs.map((r) => r.anomalies());
+  const ids = owns.has('ids') ? [] : found.flatMap((a) => a.ids);
+  const idx = owns.has('idx') ? [] : found.flatMap((a) => a.idx);
+  const owner = idx.length && ids.length ? 'S6/S7' : idx.length ? 'S7' : 'S6';
+  return attribute(v, [...idx, ...ids], owner);
+}
+
 class Context implements CheckContext {
   readonly rigs: Rig[] = [];
+  /** Every rig the check opened, kept after closing for the anomaly report. */
+  readonly opened: Rig[] = [];
   readonly sessions: ControlSession[] = [];
   readonly notes: string[] = [];
 
@@ -84,6 +96,9 @@ class Context implements CheckContext {
     return this.dut.transport;
   }
   get offered() {
+    return this.allowed === undefined ? this.dut.offered : this.dut.offered & (this.allowed | VHOST_ONLY_BITS);
+  }
+  get deviceOffered() {
     return this.dut.offered;
   }
   get wire() {
@@ -94,6 +109,7 @@ class Context implements CheckContext {
     const features = this.allowed === undefined ? spec.features : spec.features & this.allowed;
     const rig = await openRig(this.dut, { ...spec, features });
     this.rigs.push(rig);
+    this.opened.push(rig);
     return rig;
   }
 
@@ -140,16 +156,16 @@ async function runOne(check: Check, o: SuiteOptions, log: (m: string) => void): 
   } finally {
     await ctx.closeAll();
   }
-  return { verdict, hung };
+  return { verdict: attributeToOwners(check, verdict, ctx.opened), hung };
 }
 
 function fromError(err: unknown, ms: number): Verdict {
   const e = err as Error;
   if (err instanceof NotExpressibleError) return skip(`the transport cannot express ${e.message}`);
   if (e?.name === 'TimeoutError' && /to finish/.test(e.message)) {
-    return fail(`the check did not finish within ${ms / 1000} s: the device stopped making progress (${e.message})`);
+    return fail(`expected the check to finish within ${ms / 1000} s; observed the device stopped making progress (${e.message})`);
   }
-  return fail(`check aborted by the device's behaviour: ${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`);
+  return fail(`expected the check to reach a verdict; observed it aborted on the device's behaviour: ${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`);
 }
 
 /** After a check: a dead or unresponsive device is a finding, then it is restarted. */
@@ -169,7 +185,7 @@ async function afterCheck(o: SuiteOptions, v: Verdict, hung: boolean, log: (m: s
     }
   }
   if (!dead) return { verdict, restarted: false };
-  if (verdict.outcome !== 'fail') verdict = fail(`the device crashed or stopped working during the check (${why}); before that: ${verdict.evidence}`);
+  if (verdict.outcome !== 'fail') verdict = fail(`expected the device alive after the check; observed it crashed or stopped working (${why}); before that: ${verdict.evidence}`);
   else if (!verdict.evidence.includes(why)) verdict = fail(`${verdict.evidence} — device state afterwards: ${why}`);
   if (!dut.restart) return { verdict, restarted: false };
   log(`  restarting ${dut.name}: ${why.split('\n')[0]}`);
@@ -183,11 +199,13 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteResult> {
   const log = o.log ?? (() => {});
   const records: ConformanceRecord[] = [];
   let restarts = 0;
+  /** A device the suite cannot restart died: the checks after it are not run. */
+  let gone: string | undefined;
   for (const check of order(o.checks)) {
     o.onStart?.(check);
     const start = performance.now();
     let verdict: Verdict;
-    const why = applicability(check, o.dut, o.allowed) ?? (await pairsNeeded(check, o.dut)) ?? opsNeeded(check, o.dut);
+    const why = gone ?? applicability(check, o.dut, o.allowed) ?? (await pairsNeeded(check, o.dut)) ?? opsNeeded(check, o.dut);
     if (why) {
       verdict = skip(why);
     } else {
@@ -195,6 +213,7 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteResult> {
       const after = await afterCheck(o, r.verdict, r.hung, log);
       verdict = after.verdict;
       if (after.restarted) restarts++;
+      if (!o.dut.alive() && !o.dut.restart) gone = `not run: the device stopped during ${check.id} and the suite cannot restart a device it does not manage (${o.dut.deathNote().split('\n')[0]})`;
     }
     const rec: ConformanceRecord = {
       type: 'conformance',

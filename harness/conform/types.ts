@@ -58,6 +58,12 @@ export interface Check {
   needs: CheckNeeds;
   /** Transports that cannot express this check, with the reason (packed rings over vhost-net...). */
   cannot?: Partial<Record<ConformTransport, string>>;
+  /**
+   * Ring anomalies this check judges itself ('ids': buffers returned twice or never made available,
+   * S6; 'idx': used.idx moving impossibly, S7; adversarial checks own both). When another check
+   * fails while one of the others occurred, the runner reports it not evaluable, naming the cause.
+   */
+  owns?: readonly ('ids' | 'idx')[];
   /** Deadline for run(); the runner records a hang after it (default 10 s). */
   timeoutMs?: number;
   run(ctx: CheckContext): Promise<Verdict>;
@@ -73,8 +79,10 @@ export interface HealthReport {
 export interface CheckContext {
   readonly dutName: string;
   readonly transport: ConformTransport;
-  /** Features the device offers (vhost-only bits included, as the transport reports them). */
+  /** Features the suite may use: what the device offers, narrowed by --features (vhost-only bits kept). */
   readonly offered: bigint;
+  /** Everything the device offers, as the transport reports it (F1/F2 judge this). */
+  readonly deviceOffered: bigint;
   /** The device's far end, when the suite owns it. */
   readonly wire: Wire | undefined;
   /** Bring up a device session with this layout and features. */
@@ -89,4 +97,15 @@ export interface CheckContext {
   canExpress(op: SessionOp): Support;
   /** Progress notes (shown with --verbose). */
   note(msg: string): void;
+}
+
+/**
+ * Each check judges its own requirement only. When a check would fail (or warn) and the device
+ * also broke a rule another check owns, the failure may follow from that one: the check is then
+ * not evaluable, with the cause named and what it would have reported kept.
+ */
+export function attribute(v: Verdict, anomalies: readonly string[], owner: string): Verdict {
+  if ((v.outcome !== 'fail' && v.outcome !== 'warn') || anomalies.length === 0) return v;
+  const more = anomalies.length > 1 ? `; ${anomalies.length - 1} more` : '';
+  return skip(`not evaluable: the device broke a rule ${owner} judges (${anomalies[0]}${more}); this check alone would have reported: ${v.evidence}`);
 }

@@ -302,6 +302,11 @@ export class LedgerScope implements Recorder {
     return [...this.objs];
   }
 
+  /** Remove some of this scope's objects before the rest (a daemon the backend stops itself). */
+  removeNow(objs: LedgerObject[], log?: (msg: string) => void): Promise<string[]> {
+    return this.ledger.removeNow(objs, log);
+  }
+
   /** Remove what this scope recorded (objects already gone count as removed). */
   async release(log?: (msg: string) => void): Promise<string[]> {
     const live = new Set(this.ledger.live().map(objectKey));

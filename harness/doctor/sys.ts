@@ -1,16 +1,9 @@
-// The few raw system calls doctor makes through koffi: an ioctl reading a u64 (VHOST_GET_FEATURES)
-// and syscalls glibc has no wrapper for (io_uring_setup, io_setup, io_destroy). Everything else
-// comes from the shared libc loader.
-import koffi from 'koffi';
-import { libc, errno, errnoName, closeQuiet } from '../sys/libc.ts';
-
-const lib = koffi.load('libc.so.6');
-// syscall(2) is variadic; koffi passes each extra argument with the type named before it.
-const syscall = lib.func('long syscall(long number, ...)') as (nr: number, ...typedArgs: unknown[]) => number | bigint;
-
-export const O_RDWR = 0x2;
-export const O_CLOEXEC = 0x80000;
-export const O_NONBLOCK = 0x800;
+// The few raw system calls doctor makes, as results instead of exceptions (a failure is evidence,
+// not an error): an ioctl reading a u32/u64 (TUNGETFEATURES, VHOST_GET_FEATURES), syscalls glibc
+// has no wrapper for (io_uring_setup, io_setup, io_destroy) and an AF_PACKET socket. Every libc
+// function comes from the one loader, harness/sys/libc.ts.
+import { libc, errno, errnoName, closeQuiet, O_CLOEXEC, O_RDWR } from '../sys/libc.ts';
+import { AF_PACKET, SOCK_CLOEXEC, SOCK_RAW } from '../sys/socket.ts';
 
 const SYS = { io_setup: 206, io_destroy: 207, io_uring_setup: 425 } as const;
 
@@ -52,7 +45,7 @@ const IO_URING_FEATURES_OFFSET = 20;
 /** io_uring_setup(entries, &params): a ring fd and the kernel's feature flags; the fd is closed. */
 export function ioUringSetup(entries: number): SysResult<{ fd: number; features: number; sqEntries: number }> {
   const params = new Uint8Array(IO_URING_PARAMS_SIZE);
-  const fd = Number(syscall(SYS.io_uring_setup, 'uint32_t', entries, 'void *', params));
+  const fd = Number(libc.syscall(SYS.io_uring_setup, 'uint32_t', entries, 'void *', params));
   if (fd < 0) return fail();
   const view = new DataView(params.buffer);
   closeQuiet(fd);
@@ -62,17 +55,14 @@ export function ioUringSetup(entries: number): SysResult<{ fd: number; features:
 /** io_setup(nr_events, &ctx) then io_destroy(ctx): Linux native AIO context creation. */
 export function ioSetupAndDestroy(nrEvents: number): SysResult<{ ctx: bigint }> {
   const ctxBuf = new Uint8Array(8);
-  if (Number(syscall(SYS.io_setup, 'uint32_t', nrEvents, 'void *', ctxBuf)) < 0) return fail();
+  if (Number(libc.syscall(SYS.io_setup, 'uint32_t', nrEvents, 'void *', ctxBuf)) < 0) return fail();
   const ctx = new DataView(ctxBuf.buffer).getBigUint64(0, true);
-  if (Number(syscall(SYS.io_destroy, 'uint64_t', ctx)) < 0) return fail();
+  if (Number(libc.syscall(SYS.io_destroy, 'uint64_t', ctx)) < 0) return fail();
   return { ok: true, value: { ctx } };
 }
 
 /** socket(AF_PACKET, SOCK_RAW, 0), closed at once: whether raw packet sockets can be opened. */
 export function packetSocket(): SysResult<number> {
-  const AF_PACKET = 17;
-  const SOCK_RAW = 3;
-  const SOCK_CLOEXEC = 0x80000;
   const fd = libc.socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
   if (fd < 0) return fail();
   closeQuiet(fd);

@@ -236,7 +236,7 @@ export async function ensureImage(opts: ImageOptions = {}): Promise<BuiltImage> 
   const pvh = await extractVmlinux(kernelBytes);
   if (!pvh.ok) log(`booting the bzImage as it is: ${pvh.reason}`);
   const bootProtocol = pvh.ok ? 'pvh' : 'bzImage';
-  const ours = compression === 'gzip' ? zlib.gzipSync(archive, { level: 9 }) : archive;
+  const ours = compression === 'gzip' ? zlib.gzipSync(archive) : archive;
   const initrd = Buffer.concat([userInitrd, ours]);
   const packages: Record<string, string> = { ...kernel.packages };
   for (const d of debs.values()) packages[d.pkg] = d.version;
@@ -297,4 +297,18 @@ function result(dir: string, manifest: ImageManifest, cached: boolean, started: 
     archiveBytes: manifest.archiveBytes,
     manifest,
   };
+}
+
+/** Cached images other than `keep` (each is a dir under imagesDir()), with their sizes. */
+export function otherImages(keep: string): { dir: string; bytes: number }[] {
+  const root = imagesDir();
+  if (!fs.existsSync(root)) return [];
+  return fs
+    .readdirSync(root)
+    .map((d) => path.join(root, d))
+    .filter((d) => path.resolve(d) !== path.resolve(keep))
+    .map((dir) => ({
+      dir,
+      bytes: fs.readdirSync(dir).reduce((n, f) => n + fs.statSync(path.join(dir, f)).size, 0),
+    }));
 }

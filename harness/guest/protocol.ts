@@ -1,14 +1,16 @@
-// The agent wire format, both directions, one text line per message:
+// The agent wire format, one text line per message:
 //
 //   host -> guest   VNB1 <id> <op> <arg>... END          op: exec | spawn | read | cancel | ping
 //   guest -> host   VNB1 R <id> <code> <stdout> <stderr> END
 //                   VNB1 READY <nic> <ip/len> <uptime-s> END
 //                   VNB1 FAIL <message> END
 //
-// Every variable field is base64 ("-" stands for the empty string), so a field never holds a
-// space or a newline. A line counts only when it starts with the magic and ends with END:
-// anything else on the channel (console noise, a torn line) is ignored, never half-parsed.
-// The guest half is harness/guest/rootfs/agent.sh.
+// Host-to-guest arguments are $'...' words with every byte outside a small safe set written as
+// \xHH, so a field holds no space or newline and the guest's shell decodes it with `eval`
+// alone (a base64 decode would cost a fork and an exec per argument under TCG). Guest-to-host
+// fields are base64 ("-" stands for the empty string). A line counts only when it starts with
+// the magic and ends with END: anything else on the channel (console noise, a torn line) is
+// ignored, never half-parsed. The guest half is harness/guest/rootfs/agent.sh.
 
 export const MAGIC = 'VNB1';
 
@@ -29,9 +31,22 @@ export function decodeField(f: string): string | undefined {
   return Buffer.from(f, 'base64').toString('utf8');
 }
 
+const SAFE = /^[A-Za-z0-9._/=:,+@%^-]$/;
+
+/** One argument as a $'...' word for the guest's shell: safe ASCII as is, other bytes as \xHH. */
+export function shellField(s: string): string {
+  if (s.includes('\0')) throw new Error('an agent argument cannot contain a NUL byte (argv strings end at NUL)');
+  let out = "$'";
+  for (const b of Buffer.from(s, 'utf8')) {
+    const c = String.fromCharCode(b);
+    out += b < 0x80 && SAFE.test(c) ? c : `\\x${b.toString(16).padStart(2, '0')}`;
+  }
+  return `${out}'`;
+}
+
 export function encodeRequest(id: number, op: Op, args: readonly string[]): string {
   if (!Number.isSafeInteger(id) || id < 0) throw new Error(`agent request id must be a non-negative integer, got ${id}`);
-  return [MAGIC, String(id), op, ...args.map(encodeField), 'END'].join(' ') + '\n';
+  return [MAGIC, String(id), op, ...args.map(shellField), 'END'].join(' ') + '\n';
 }
 
 /** Parse one complete line; undefined when it is not a well-formed frame. */

@@ -11,9 +11,8 @@ import { bzImagePayload, hasPvhNote } from './kernel.ts';
 
 export type VmlinuxResult = { ok: true; vmlinux: Buffer } | { ok: false; reason: string };
 
-// Each tool decompresses <dir>/payload<ext> into <dir>/payload. The kernel appends 4 size bytes
-// after the compressed stream, so a tool may complain about trailing data after writing the
-// whole output: success is judged by the output's size (checked by the caller), not the exit code.
+// Each tool decompresses <dir>/payload<ext> into <dir>/payload. Success is judged by the output's
+// size (checked by the caller against the size the kernel build appended), not the exit code.
 const TOOLS: Record<string, { argv: (inFile: string, outFile: string) => string[]; ext: string; pkg: string }> = {
   lz4: { argv: (i, o) => ['lz4', '-d', '-q', '-f', i, o], ext: '.lz4', pkg: 'lz4' },
   xz: { argv: (i) => ['xz', '-d', '-q', '-k', '-f', '--single-stream', i], ext: '.xz', pkg: 'xz-utils' },
@@ -22,7 +21,7 @@ const TOOLS: Record<string, { argv: (inFile: string, outFile: string) => string[
 };
 
 async function decompress(format: string, payload: Buffer): Promise<Buffer | string> {
-  if (format === 'gzip') return zlib.gunzipSync(payload, { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+  if (format === 'gzip') return zlib.gunzipSync(payload);
   const tool = TOOLS[format];
   if (!tool) return `payload format ${format} is not supported here`;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vnb-vmlinux-'));
@@ -44,7 +43,8 @@ async function decompress(format: string, payload: Buffer): Promise<Buffer | str
 export async function extractVmlinux(bzImage: Buffer): Promise<VmlinuxResult> {
   const p = bzImagePayload(bzImage);
   if (!p) return { ok: false, reason: 'no payload fields in the boot header (boot protocol < 2.08)' };
-  const out = await decompress(p.format, bzImage.subarray(p.offset, p.offset + p.length));
+  // The last 4 bytes of the payload are the appended size, not part of the compressed stream.
+  const out = await decompress(p.format, bzImage.subarray(p.offset, p.offset + p.length - 4));
   if (typeof out === 'string') return { ok: false, reason: out };
   // Tools that stop at the end of their stream may leave the appended size out: compare prefixes.
   if (out.length < p.size) return { ok: false, reason: `decompressed ${out.length} bytes, the header says ${p.size}` };

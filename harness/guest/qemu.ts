@@ -10,7 +10,7 @@ import path from 'node:path';
 import { TimeoutError, UsageError } from '../core/errors.ts';
 import { processStartTime, type Ledger, type LedgerObject } from '../core/ledger.ts';
 import { shortId } from '../core/names.ts';
-import { AgentClient, type ReadyInfo } from './agent.ts';
+import { AgentClient, AgentError, type ReadyInfo } from './agent.ts';
 import { buildQemuArgs, wrapNetns, DEFAULT_TUNING, type BootTuning, type QemuPaths } from './cmdline.ts';
 import { QmpClient } from './qmp.ts';
 import type { Guest, GuestSpec } from './types.ts';
@@ -29,6 +29,11 @@ export interface RunningGuest extends Guest {
   consoleLog: string;
   qemuLog: string;
   ready: ReadyInfo;
+  /**
+   * CPU seconds QEMU used from spawn to READY (all its threads). Unlike wall time it hardly
+   * moves when other work shares the host, so it is the figure to compare boot changes by.
+   */
+  bootCpuS: number;
   /** Resolves when QEMU has exited (code or signal). */
   exited: Promise<string>;
   /** The last lines of the console and of QEMU's own log, for error messages. */
@@ -50,6 +55,25 @@ function tail(file: string, lines: number): string {
   } catch {
     return '';
   }
+}
+
+/** Run time of every thread of `pid` (schedstat, nanoseconds), in seconds. */
+export function processCpuSeconds(pid: number): number {
+  let ns = 0;
+  let tids: string[] = [];
+  try {
+    tids = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return 0;
+  }
+  for (const tid of tids) {
+    try {
+      ns += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      /* thread exited meanwhile */
+    }
+  }
+  return ns / 1e9;
 }
 
 function validate(spec: GuestSpec): void {
@@ -98,62 +122,91 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string, detail: () => s
   ]).finally(() => clearTimeout(timer));
 }
 
+/** The sockets QEMU connects to, in a private dir recorded in the ledger before it exists. */
+function controlSockets(ledger: Ledger, name: string, workDir: string) {
+  // A unix socket path must fit in 108 bytes, so not under the (possibly deep) work dir.
+  const dir: LedgerObject = { kind: 'tmpdir', path: path.join(os.tmpdir(), `vnb-${shortId()}-${name}`.slice(0, 60)) };
+  ledger.add(dir);
+  fs.mkdirSync(dir.path, { mode: 0o700 });
+  const paths: QemuPaths = {
+    qmpSock: path.join(dir.path, 'qmp.sock'),
+    agentSock: path.join(dir.path, 'agent.sock'),
+    consoleLog: path.join(workDir, `${name}.console.log`),
+  };
+  const files: LedgerObject[] = [paths.qmpSock, paths.agentSock].map((p) => ({ kind: 'file', path: p }));
+  for (const f of files) ledger.add(f);
+  const qmp = acceptOne(paths.qmpSock);
+  const agent = acceptOne(paths.agentSock);
+  let closed = false;
+  /** Stop listening and unlink the paths (once QEMU is connected they are not needed). */
+  const close = (): void => {
+    if (closed) return;
+    closed = true;
+    qmp.server.close();
+    agent.server.close();
+    for (const f of files) {
+      if (f.kind === 'file') fs.rmSync(f.path, { force: true });
+      ledger.removed(f);
+    }
+  };
+  const remove = (): void => {
+    close();
+    fs.rmSync(dir.path, { recursive: true, force: true });
+    ledger.removed(dir);
+  };
+  return { paths, connected: Promise.all([qmp.conn, agent.conn]), close, remove };
+}
+
+/** QEMU as its own process-group leader, stdout/stderr to its log, passFds[i] as fd 3 + i. */
+function spawnQemu(commandLine: string[], passFds: number[], logFile: string): ChildProcess {
+  const logFd = fs.openSync(logFile, 'w');
+  try {
+    const child = spawn(commandLine[0], commandLine.slice(1), {
+      detached: true, // its own process group: teardown signals the group
+      stdio: ['ignore', logFd, logFd, ...passFds],
+    });
+    child.unref();
+    return child;
+  } finally {
+    fs.closeSync(logFd);
+  }
+}
+
+/** SIGTERM, then SIGKILL, to the process group; each bounded. */
+async function stopGroup(child: ChildProcess, pid: number): Promise<void> {
+  for (const sig of ['SIGTERM', 'SIGKILL'] as const) {
+    if (await waitExit(child, 0)) return;
+    try {
+      process.kill(-pid, sig);
+    } catch {
+      /* gone */
+    }
+    if (await waitExit(child, 3000)) return;
+  }
+}
+
 export async function launchGuest(spec: GuestSpec, ledger: Ledger, opts: LaunchOptions = {}): Promise<RunningGuest> {
   validate(spec);
   const log = opts.log ?? (() => {});
   const bootTimeoutMs = opts.bootTimeoutMs ?? 120_000;
   fs.mkdirSync(spec.workDir, { recursive: true });
-
-  // Sockets live in a short private dir: a unix socket path must fit in 108 bytes.
-  const sockDir: LedgerObject = { kind: 'tmpdir', path: path.join(os.tmpdir(), `vnb-${shortId()}-${spec.name}`.slice(0, 60)) };
-  ledger.add(sockDir);
-  fs.mkdirSync(sockDir.path, { mode: 0o700 });
-  const paths: QemuPaths = {
-    qmpSock: path.join(sockDir.path, 'qmp.sock'),
-    agentSock: path.join(sockDir.path, 'agent.sock'),
-    consoleLog: path.join(spec.workDir, `${spec.name}.console.log`),
-  };
+  const sockets = controlSockets(ledger, spec.name, spec.workDir);
+  const { paths } = sockets;
   const qemuLog = path.join(spec.workDir, `${spec.name}.qemu.log`);
-  const sockets: LedgerObject[] = [paths.qmpSock, paths.agentSock].map((p) => ({ kind: 'file', path: p }));
-  for (const s of sockets) ledger.add(s);
-  const qmpServer = acceptOne(paths.qmpSock);
-  const agentServer = acceptOne(paths.agentSock);
-  let serversClosed = false;
-  const closeServers = (): void => {
-    if (serversClosed) return;
-    serversClosed = true;
-    qmpServer.server.close();
-    agentServer.server.close();
-    for (const s of sockets) {
-      if (s.kind === 'file') fs.rmSync(s.path, { force: true });
-      ledger.removed(s);
-    }
-  };
-
   const commandLine = wrapNetns(spec.netns, [spec.qemuBinary, ...buildQemuArgs(spec, paths, opts.tuning ?? DEFAULT_TUNING)]);
   fs.writeFileSync(paths.consoleLog, '');
-  const logFd = fs.openSync(qemuLog, 'w');
+
   const started = process.hrtime.bigint();
-  let child: ChildProcess;
-  try {
-    child = spawn(commandLine[0], commandLine.slice(1), {
-      detached: true, // its own process group: teardown signals the group
-      stdio: ['ignore', logFd, logFd, ...spec.passFds],
-    });
-  } finally {
-    fs.closeSync(logFd);
-  }
+  const child = spawnQemu(commandLine, spec.passFds, qemuLog);
   const pid = child.pid;
   if (pid === undefined) {
-    closeServers();
-    fs.rmSync(sockDir.path, { recursive: true, force: true });
-    ledger.removed(sockDir);
+    sockets.remove();
     throw new Error(`could not start ${commandLine[0]}: ${tail(qemuLog, 5) || 'spawn failed'}`);
   }
+  // Recorded at once; a QEMU that already died has no start time and nothing to kill.
   const startTime = processStartTime(pid);
   const procObj: LedgerObject | undefined = startTime ? { kind: 'process', pid, startTime, comm: path.basename(spec.qemuBinary) } : undefined;
   if (procObj) ledger.add(procObj);
-  child.unref();
   log(`qemu pid ${pid}: ${commandLine.join(' ')}`);
 
   const diagnostics = (lines = 15): string => {
@@ -163,17 +216,11 @@ export async function launchGuest(spec: GuestSpec, ledger: Ledger, opts: LaunchO
   };
   let exitReason: string | undefined;
   const exited = new Promise<string>((resolve) => {
-    child.once('exit', (code, signal) => {
-      exitReason = signal ? `killed by ${signal}` : `exited with code ${code}`;
-      resolve(exitReason);
-    });
+    child.once('exit', (code, signal) => resolve((exitReason = signal ? `killed by ${signal}` : `exited with code ${code}`)));
   });
   const explain = (reason: string, when = ''): string => `QEMU (pid ${pid}) ${reason}${when}\n${diagnostics()}`;
-  const death = exited.then((why) => {
-    throw new Error(explain(why, ' during boot'));
-  });
+  const death = exited.then((why) => Promise.reject(new Error(explain(why, ' during boot'))));
   death.catch(() => undefined);
-
   /** How QEMU exited, if it does within a moment (its sockets reset before its status arrives). */
   const exitReasonSoon = async (): Promise<string | undefined> =>
     exitReason ?? Promise.race([exited, new Promise<undefined>((r) => setTimeout(r, 2000))]);
@@ -184,45 +231,36 @@ export async function launchGuest(spec: GuestSpec, ledger: Ledger, opts: LaunchO
   const cleanup = async (): Promise<void> => {
     if (cleaned) return;
     cleaned = true;
-    if (!(await waitExit(child, 0))) {
-      for (const sig of ['SIGTERM', 'SIGKILL'] as const) {
-        try {
-          process.kill(-pid, sig);
-        } catch {
-          /* gone */
-        }
-        if (await waitExit(child, 3000)) break;
-      }
-    }
+    await stopGroup(child, pid);
     agent?.close();
     qmp?.close();
     if (procObj && (await waitExit(child, 0))) ledger.removed(procObj);
-    closeServers();
-    fs.rmSync(sockDir.path, { recursive: true, force: true });
-    ledger.removed(sockDir);
+    sockets.remove();
   };
 
   try {
     const connectMs = Math.min(bootTimeoutMs, 30_000);
     const [qmpSock, agentSock] = await Promise.race([
-      withTimeout(Promise.all([qmpServer.conn, agentServer.conn]), connectMs, 'QEMU to connect its QMP and agent sockets', diagnostics),
+      withTimeout(sockets.connected, connectMs, 'QEMU to connect its QMP and agent sockets', diagnostics),
       death,
     ]);
-    closeServers(); // connected: the paths are no longer needed
-    qmp = new QmpClient(qmpSock);
-    agent = new AgentClient(agentSock, { context: () => diagnostics(), explainClose: async () => {
+    sockets.close();
+    const q = (qmp = new QmpClient(qmpSock));
+    const a = (agent = new AgentClient(agentSock, {
+      context: () => diagnostics(),
+      explainClose: async () => {
         const r = await exitReasonSoon();
         return r && explain(r);
       },
-    });
-    const a = agent;
-    exited.then((why) => a.fail(new Error(explain(why))));
-    const { version } = await Promise.race([qmp.handshake(10_000), death]);
-    const ready = await Promise.race([agent.waitReady(bootTimeoutMs), death]);
+    }));
+    void exited.then((why) => a.fail(new AgentError(explain(why))));
+    const { version } = await Promise.race([q.handshake(10_000), death]);
+    const ready = await Promise.race([a.waitReady(bootTimeoutMs), death]);
     const bootToReadyS = Number(process.hrtime.bigint() - started) / 1e9;
+    const bootCpuS = processCpuSeconds(pid);
     log(`guest ${spec.name} ready in ${bootToReadyS.toFixed(2)} s (guest uptime ${ready.uptimeS.toFixed(2)} s), ${ready.nic} ${ready.cidr}`);
-    const q = qmp;
     const shutdown = async (): Promise<void> => {
+      a.fail(new AgentError(`guest ${spec.name} was shut down`));
       if (exitReason === undefined) {
         // `quit` may close the connection before its reply arrives; either way wait for the exit.
         await q.execute('quit', undefined, 3000).catch(() => undefined);
@@ -233,10 +271,11 @@ export async function launchGuest(spec: GuestSpec, ledger: Ledger, opts: LaunchO
     return {
       pid,
       commandLine,
-      agent,
-      qmp,
+      agent: a,
+      qmp: q,
       qemuVersion: version,
       bootToReadyS,
+      bootCpuS,
       nic: ready.nic,
       ready,
       consoleLog: paths.consoleLog,

@@ -37,7 +37,10 @@ export interface AgentResult {
 export interface GuestAgent {
   /** Run argv in the guest and wait (bounded by timeoutMs; a timeout is a TimeoutError). */
   exec(argv: string[], opts?: { timeoutMs?: number }): Promise<AgentResult>;
-  /** Start argv in the background in the guest; returns its guest pid. */
+  /**
+   * Start argv in the background in the guest; returns its guest pid. Its stdout and stderr go
+   * to /run/vnb/p<pid>.out and .err in the guest (spawnOutput() in agent.ts).
+   */
   spawn(argv: string[]): Promise<number>;
   readFile(path: string): Promise<string>;
 }

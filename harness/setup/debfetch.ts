@@ -154,7 +154,12 @@ function listsPresent(env: AptEnv): boolean {
 }
 
 async function aptUpdate(env: AptEnv): Promise<void> {
-  const r = await exec(['apt-get', ...env.opts, '-q', 'update'], { nothrow: true, timeoutMs: 300_000 });
+  // Another vnetbench process may be updating the same lists: apt's lock says so; wait for it.
+  let r = await exec(['apt-get', ...env.opts, '-q', 'update'], { nothrow: true, timeoutMs: 300_000 });
+  for (let i = 0; i < 60 && r.code !== 0 && /Could not get lock/.test(r.stderr); i++) {
+    await new Promise((res) => setTimeout(res, 1000));
+    r = await exec(['apt-get', ...env.opts, '-q', 'update'], { nothrow: true, timeoutMs: 300_000 });
+  }
   // apt-get update exits 0 with "W:" lines when a mirror is unreachable; treat failed fetches as errors.
   if (r.code !== 0 || /^(E:|W: Failed to fetch)/m.test(r.stderr)) {
     throw new CapabilityError(

@@ -17,6 +17,12 @@ const off_t = 'int64_t';
 /** Pointer as koffi returns it: an opaque external, or null. */
 export type Ptr = unknown;
 
+/** open(2) flags (asm-generic/fcntl.h, x86-64). */
+export const O_RDONLY = 0;
+export const O_RDWR = 0o2;
+export const O_NONBLOCK = 0o4000;
+export const O_CLOEXEC = 0o2000000;
+
 export const libc = {
   close: lib.func('int close(int fd)') as (fd: number) => number,
   read: lib.func('intptr_t read(int fd, void *buf, size_t count)') as (
@@ -105,6 +111,9 @@ export const libc = {
     req: number,
     arg: number,
   ) => number,
+  // syscall(2) for calls glibc has no wrapper for (io_uring_setup, io_setup, io_destroy). It is
+  // variadic: koffi passes each extra argument with the type named before it ('uint32_t', n, ...).
+  syscall: lib.func('long syscall(long number, ...)') as (nr: number, ...typedArgs: unknown[]) => number | bigint,
   setns: lib.func('int setns(int fd, int nstype)') as (fd: number, nstype: number) => number,
   if_nametoindex: lib.func('unsigned int if_nametoindex(const char *name)') as (name: string) => number,
   strerror: lib.func('const char *strerror(int errnum)') as (errnum: number) => string,
@@ -146,6 +155,20 @@ export function check(call: string, rc: number, detail = ''): number {
 /** Close an fd, ignoring EBADF-style errors (used on cleanup paths). */
 export function closeQuiet(fd: number): void {
   if (fd >= 0) libc.close(fd);
+}
+
+/**
+ * A close() for an object owning `fd`: closes it once, and later calls do nothing (by then the
+ * number may name someone else's fd). `before` runs first, once (cancel pending waits).
+ */
+export function closeOnce(fd: number, before?: () => void): () => void {
+  let open = true;
+  return () => {
+    if (!open) return;
+    open = false;
+    before?.();
+    closeQuiet(fd);
+  };
 }
 
 /** Native memory owned by the caller, with its address and a byte view (for hand-built structs). */

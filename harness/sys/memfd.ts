@@ -7,7 +7,7 @@
 // alive, and other processes keep their own references); the munmap happens when the ArrayBuffer
 // behind `bytes` (and every subarray of it) has been garbage-collected, through a
 // FinalizationRegistry. Drop every reference to `bytes` after close() and the memory goes away.
-import { libc, check, closeQuiet, addressOf, viewOf, type Ptr } from './libc.ts';
+import { libc, check, closeOnce, closeQuiet, addressOf, viewOf, type Ptr } from './libc.ts';
 
 const MFD_CLOEXEC = 0x1;
 const PROT_READ = 0x1;
@@ -51,15 +51,7 @@ export function createMemfd(name: string, size: number): Memfd {
   try {
     check('ftruncate', libc.ftruncate(fd, size), `memfd ${name} to ${size} bytes`);
     const m = mapFd(fd, size, 0);
-    let open = true;
-    return {
-      ...m,
-      fd,
-      close() {
-        if (open) closeQuiet(fd);
-        open = false;
-      },
-    };
+    return { ...m, fd, close: closeOnce(fd) };
   } catch (err) {
     closeQuiet(fd);
     throw err;

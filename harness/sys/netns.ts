@@ -2,10 +2,8 @@
 // keeps the namespace it was created in. So `inNetns(name, fn)` switches the main thread into
 // /run/netns/<name>, runs `fn` synchronously (create and bind sockets there), and switches back
 // before any other JavaScript can run. Long-lived work in a namespace uses `ip netns exec` instead.
-import { libc, check, closeQuiet, errno, SysError } from './libc.ts';
+import { libc, check, closeQuiet, errno, SysError, O_CLOEXEC, O_RDONLY } from './libc.ts';
 
-const O_RDONLY = 0;
-const O_CLOEXEC = 0o2000000;
 const CLONE_NEWNET = 0x40000000;
 
 function openNs(path: string): number {

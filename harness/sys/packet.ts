@@ -1,6 +1,6 @@
 // AF_PACKET raw sockets bound to one interface: inject whole Ethernet frames and capture what
 // arrives. PACKET_IGNORE_OUTGOING keeps our own transmissions out of the receive queue.
-import { libc, check, closeQuiet, errno, E, SysError } from './libc.ts';
+import { libc, check, closeOnce, closeQuiet, errno, E, SysError } from './libc.ts';
 import { AF_PACKET, SOCK_RAW, SOCK_NONBLOCK, SOCK_CLOEXEC, setsockoptInt } from './socket.ts';
 import { waitFd, cancelWaits } from './poll.ts';
 
@@ -63,7 +63,6 @@ export function packetSocket(ifname: string, opts: PacketOptions = {}): PacketSo
 
 function wrapPacketFd(fd: number, ifname: string, ifindex: number): PacketSocket {
   const buf = new Uint8Array(MAX_FRAME);
-  let open = true;
   const tryRecv = (): Uint8Array | null => {
     const n = libc.read(fd, buf, buf.length);
     if (n >= 0) return buf.slice(0, n);
@@ -93,12 +92,6 @@ function wrapPacketFd(fd: number, ifname: string, ifindex: number): PacketSocket
       while (tryRecv()) n++;
       return n;
     },
-    close() {
-      if (open) {
-        open = false;
-        cancelWaits(fd);
-        closeQuiet(fd);
-      }
-    },
+    close: closeOnce(fd, () => cancelWaits(fd)),
   };
 }

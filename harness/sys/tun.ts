@@ -1,7 +1,7 @@
 // Tap devices through /dev/net/tun: TUNSETIFF with IFF_TAP|IFF_NO_PI (+IFF_VNET_HDR so the
 // virtio-net header passes through, +IFF_MULTI_QUEUE for one fd per queue pair), TUNSETVNETHDRSZ
 // and TUNSETOFFLOAD. A tap made this way is not persistent: it disappears when its last fd closes.
-import { libc, closeQuiet, errno, SysError } from './libc.ts';
+import { libc, closeOnce, closeQuiet, errno, SysError, O_CLOEXEC, O_NONBLOCK, O_RDWR } from './libc.ts';
 import { IOW, ioctlPtr, ioctlInt } from './ioctl.ts';
 import { CapabilityError } from '../core/errors.ts';
 
@@ -19,9 +19,6 @@ export const TUNSETIFF = IOW(T, 202, 4);
 export const TUNSETOFFLOAD = IOW(T, 208, 4);
 export const TUNSETVNETHDRSZ = IOW(T, 216, 4);
 
-const O_RDWR = 0o2;
-const O_NONBLOCK = 0o4000;
-const O_CLOEXEC = 0o2000000;
 const IFNAMSIZ = 16;
 const IFREQ_SIZE = 40;
 
@@ -54,15 +51,7 @@ export function openTap(name: string, opts: TapOptions = {}): TapFd {
     ioctlPtr(fd, TUNSETIFF, ifr, `TUNSETIFF ${name}`);
     const actual = Buffer.from(ifr.subarray(0, IFNAMSIZ)).toString('utf8').replace(/\0.*$/s, '');
     if (opts.vnetHdr && opts.vnetHdrSize !== undefined) setVnetHdrSize(fd, opts.vnetHdrSize);
-    let open = true;
-    return {
-      fd,
-      name: actual,
-      close() {
-        if (open) closeQuiet(fd);
-        open = false;
-      },
-    };
+    return { fd, name: actual, close: closeOnce(fd) };
   } catch (err) {
     closeQuiet(fd);
     throw err;

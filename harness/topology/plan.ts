@@ -24,22 +24,10 @@ import {
   type Subnet,
 } from './addressing.ts';
 import { checkNamedNic, checkPeerNic, isUp, type HostFacts } from './hostfacts.ts';
+import type { HostTopology } from './types.ts';
 
 /** The data half of HostTopology (apply.ts adds the namespace wrappers). */
-export interface TopologyLayout {
-  kind: 'embedded' | 'nic';
-  peerMode: 'veth' | 'nic' | 'remote';
-  id: string;
-  guestNs?: string;
-  wire: string;
-  peerNs?: string;
-  peerIf?: string;
-  peerIp: string;
-  guestIp: string;
-  prefixLen: number;
-  subnet: string;
-  guestMac: string;
-}
+export type TopologyLayout = Omit<HostTopology, 'inGuestNs' | 'inPeerNs'>;
 
 export interface PlanStep {
   /** One line for logs and the manifest. */

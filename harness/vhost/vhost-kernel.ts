@@ -7,7 +7,7 @@
 // addresses of our mapping (memfdGuestMemory({ uva: 'process' })), and ring addresses are
 // translated through it like for vhost-user.
 import fs from 'node:fs';
-import { libc, closeQuiet, errno, SysError } from '../sys/libc.ts';
+import { libc, closeQuiet, errno, SysError, O_CLOEXEC, O_RDWR } from '../sys/libc.ts';
 import { IO, IOR, IOW, IOWR, ioctlPtr } from '../sys/ioctl.ts';
 import { CapabilityError } from '../core/errors.ts';
 import type { GuestMemory } from '../virtio/memory.ts';
@@ -43,8 +43,6 @@ export const VHOST = {
   NET_SET_BACKEND: IOW(V, 0x30, 8),
 } as const;
 
-const O_RDWR = 0o2;
-const O_CLOEXEC = 0o2000000;
 
 /** Why vhost-net cannot run here, or undefined when /dev/vhost-net exists. */
 export function vhostNetMissing(): string | undefined {

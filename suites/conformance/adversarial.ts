@@ -54,15 +54,19 @@ interface Build {
   guard: MemoryGuard;
   /** Device-writable memory: the device may write here. */
   writable(gpa: number, len: number): void;
+  /** Device-readable buffers: given to the device, so a write there is S1's finding, not this one's. */
+  given(gpa: number, len: number): void;
   txTable: number;
   rxTable: number;
   memEnd: bigint;
 }
 
 /** header ‖ frame in guest memory, as two readable pieces (for valid parts of bad chains). */
-function txParts(rig: Rig): { hdr: { addr: number; len: number }; frame: { addr: number; len: number }; nonce: number } {
+function txParts(b: Build): { hdr: { addr: number; len: number }; frame: { addr: number; len: number }; nonce: number } {
   const n = nonce();
-  const [hdr, frame] = txPieces(rig, outFrame(n, 100), [HDR]);
+  const [hdr, frame] = txPieces(b.rig, outFrame(n, 100), [HDR]);
+  b.given(hdr.addr, hdr.len);
+  b.given(frame.addr, frame.len);
   return { hdr, frame, nonce: n };
 }
 
@@ -92,6 +96,7 @@ async function adversarial(ctx: CheckContext, features: bigint, build: (b: Build
     rig,
     guard,
     writable: (gpa, len) => guard.allow(gpa, len),
+    given: (gpa, len) => guard.allow(gpa, len),
     txTable: rig.queues[1].layout.desc,
     rxTable: rig.queues[0].layout.desc,
     memEnd: region.gpa + BigInt(region.size),
@@ -119,23 +124,25 @@ async function adversarial(ctx: CheckContext, features: bigint, build: (b: Build
   const state = alive ? await sessionState(rig) : 'dead';
   await rig.close();
   const observed = `TX used.idx ${txUsed}, RX used.idx ${rxUsed}${ctx.wire ? `, ${frames} tagged frame(s) at the far end` : ''}; ${state}`;
-  if (!alive) return fail(`the device crashed on: ${s.what} (${ctx.dutName}: ${observed})`);
+  if (!alive) return fail(`expected the device to survive ${s.what}; observed it crashed (${ctx.dutName}: ${observed})`);
   if (changes.length) return fail(`expected no write outside the used rings and device-writable buffers; observed ${describeChanges(changes)} after: ${s.what} (${observed})`);
   const health = await ctx.probeHealth();
-  if (!health.ok) return fail(`the device stopped working after: ${s.what} (${observed}); ${health.detail}`);
+  if (!health.ok) return fail(`expected the device still working after ${s.what}; observed: ${health.detail} (${observed})`);
   return pass(`survived: ${s.what} → ${observed}; nothing written outside its buffers; ${health.detail}`);
 }
 
 const A1: Check = {
   id: 'A1',
+  owns: ['ids', 'idx'],
   group: 'A',
   section: '2.7.5.3.1 (loops forbidden)',
   level: 'MUST',
   title: 'Descriptor loop: no crash, hang or stray write',
   needs: {},
   async run(ctx) {
-    return adversarial(ctx, V1, ({ rig, txTable, rxTable, writable }) => {
-      const p = txParts(rig);
+    return adversarial(ctx, V1, (b) => {
+      const { rig, txTable, rxTable, writable } = b;
+      const p = txParts(b);
       rawDesc(rig, txTable, 0, BigInt(p.hdr.addr), p.hdr.len, NEXT, 1);
       rawDesc(rig, txTable, 1, BigInt(p.frame.addr), p.frame.len, NEXT, 2);
       rawDesc(rig, txTable, 2, BigInt(p.frame.addr), 16, NEXT, 0); // back to the head
@@ -153,19 +160,22 @@ const A1: Check = {
 
 const A2: Check = {
   id: 'A2',
+  owns: ['ids', 'idx'],
   group: 'A',
   section: '2.7.5.3.1 (chain ≤ queue size)',
   level: 'MUST',
   title: 'Chain longer than the ring (indirect table of 2×size+1): no crash, hang or stray write',
   needs: { features: [F.F_INDIRECT_DESC] },
   async run(ctx) {
-    return adversarial(ctx, v1(F.F_INDIRECT_DESC), ({ rig, txTable, rxTable, writable }) => {
+    return adversarial(ctx, v1(F.F_INDIRECT_DESC), (b) => {
+      const { rig, txTable, rxTable, writable } = b;
       const n = 2 * RING + 1;
       const frame = outFrame(nonce(), 2 * n + 20);
       const all = new Uint8Array(HDR + frame.length);
       all.set(frame, HDR);
       const data = rig.buffer(all.length);
       rig.bytes(data, all.length).set(all);
+      b.given(data, all.length);
       const t = table(rig, n);
       const per = Math.floor(all.length / n);
       for (let i = 0; i < n; i++) rawDesc(rig, t, i, BigInt(data + i * per), i === n - 1 ? all.length - per * i : per, i < n - 1 ? NEXT : 0, i + 1);
@@ -184,14 +194,16 @@ const A2: Check = {
 
 const A3: Check = {
   id: 'A3',
+  owns: ['ids', 'idx'],
   group: 'A',
   section: '2.7.5 (addresses in guest memory)',
   level: 'MUST',
   title: 'Buffer addresses outside the memory table: no crash, hang or stray write',
   needs: {},
   async run(ctx) {
-    return adversarial(ctx, V1, ({ rig, txTable, rxTable, writable, memEnd }) => {
-      const p = txParts(rig);
+    return adversarial(ctx, V1, (b) => {
+      const { rig, txTable, rxTable, writable, memEnd } = b;
+      const p = txParts(b);
       rawDesc(rig, txTable, 0, BigInt(p.hdr.addr), p.hdr.len, NEXT, 1);
       rawDesc(rig, txTable, 1, memEnd + 0x100000n, 100, 0); // beyond the table
       rawDesc(rig, txTable, 2, 0n, 64, 0); // GPA 0: below the only region
@@ -208,16 +220,19 @@ const A3: Check = {
 
 const A4: Check = {
   id: 'A4',
+  owns: ['ids', 'idx'],
   group: 'A',
   section: '2.7.5.2 (chain < 2^32 bytes)',
   level: 'MUST',
   title: 'Lengths that overflow (addr+len past 2^64, len 2^32-1, chain > 2^32): no crash, hang or stray write',
   needs: {},
   async run(ctx) {
-    return adversarial(ctx, V1, ({ rig, txTable, rxTable, writable, memEnd }) => {
-      const p = txParts(rig);
+    return adversarial(ctx, V1, (b) => {
+      const { rig, txTable, rxTable, writable, memEnd } = b;
+      const p = txParts(b);
       rawDesc(rig, txTable, 0, 0xffff_ffff_ffff_f000n, 0x2000, 0); // wraps past 2^64
       rawDesc(rig, txTable, 1, BigInt(p.hdr.addr), 0xffff_ffff, 0); // 4 GiB from a valid address
+      b.given(p.hdr.addr, Number(memEnd) - p.hdr.addr);
       rawDesc(rig, txTable, 2, BigInt(p.hdr.addr), 0x8000_0001, NEXT, 3); // two halves > 2^32 in total
       rawDesc(rig, txTable, 3, BigInt(p.frame.addr), 0x8000_0001, 0);
       const r = rig.buffer(2048);
@@ -231,14 +246,16 @@ const A4: Check = {
 
 const A5: Check = {
   id: 'A5',
+  owns: ['ids', 'idx'],
   group: 'A',
   section: '2.7.5.3.1 (no INDIRECT in an indirect table)',
   level: 'MUST',
   title: 'Nested indirect tables: no crash, hang or stray write',
   needs: { features: [F.F_INDIRECT_DESC] },
   async run(ctx) {
-    return adversarial(ctx, v1(F.F_INDIRECT_DESC), ({ rig, guard, txTable, rxTable, writable }) => {
-      const p = txParts(rig);
+    return adversarial(ctx, v1(F.F_INDIRECT_DESC), (b) => {
+      const { rig, guard, txTable, rxTable, writable } = b;
+      const p = txParts(b);
       const inner = table(rig, 1);
       rawDesc(rig, inner, 0, BigInt(p.frame.addr), p.frame.len, 0);
       const outer = table(rig, 2);
@@ -261,14 +278,16 @@ const A5: Check = {
 
 const A6: Check = {
   id: 'A6',
+  owns: ['ids', 'idx'],
   group: 'A',
   section: '2.7.5 (zero-length buffers)',
   level: 'MUST',
   title: 'Zero-length buffers: no crash, hang or stray write',
   needs: {},
   async run(ctx) {
-    return adversarial(ctx, V1, ({ rig, txTable, rxTable, writable }) => {
-      const p = txParts(rig);
+    return adversarial(ctx, V1, (b) => {
+      const { rig, txTable, rxTable, writable } = b;
+      const p = txParts(b);
       rawDesc(rig, txTable, 0, BigInt(p.hdr.addr), p.hdr.len, NEXT, 1);
       rawDesc(rig, txTable, 1, BigInt(p.frame.addr), 0, NEXT, 2);
       rawDesc(rig, txTable, 2, BigInt(p.frame.addr), p.frame.len, 0);
@@ -286,14 +305,16 @@ const A6: Check = {
 
 const A7: Check = {
   id: 'A7',
+  owns: ['ids', 'idx'],
   group: 'A',
   section: '2.7.6 (avail.idx moves ≤ queue size)',
   level: 'MUST',
   title: 'avail.idx jumping past the ring size: no crash, hang or stray write',
   needs: {},
   async run(ctx) {
-    return adversarial(ctx, V1, ({ rig, txTable, rxTable, writable }) => {
-      const p = txParts(rig);
+    return adversarial(ctx, V1, (b) => {
+      const { rig, txTable, rxTable, writable } = b;
+      const p = txParts(b);
       rawDesc(rig, txTable, 0, BigInt(p.hdr.addr), p.hdr.len, NEXT, 1);
       rawDesc(rig, txTable, 1, BigInt(p.frame.addr), p.frame.len, 0);
       const r = rig.buffer(2048);

@@ -6,7 +6,7 @@ import { HDR, hasNonce } from '../../harness/conform/packets.ts';
 import type { Rig } from '../../harness/conform/rig-types.ts';
 import type { AddOptions, Elem, SplitLane, UsedEntry } from '../../harness/conform/split-lane.ts';
 import type { Wire } from '../../harness/conform/wire.ts';
-import { skip, type Verdict } from '../../harness/conform/types.ts';
+import type { CheckContext } from '../../harness/conform/types.ts';
 import { F, featureSet, has } from '../../harness/virtio/features.ts';
 import { decodeNetHdr, emptyNetHdr, encodeNetHdr, type NetHdr } from '../../harness/virtio/net-header.ts';
 
@@ -124,14 +124,8 @@ export function plural(n: number, what: string): string {
   return `${n} ${what}${n === 1 ? '' : 's'}`;
 }
 
-/**
- * Each check judges its own requirement only. When a check would fail and the device also broke a
- * rule another check owns (a buffer returned twice: S6; used.idx moving impossibly: S7), the failure
- * may be a consequence of that one, so this check reports itself not evaluable, naming the cause
- * and keeping what it would have said.
- */
-export function attribute(v: Verdict, anomalies: readonly string[], owner: string): Verdict {
-  if ((v.outcome !== 'fail' && v.outcome !== 'warn') || anomalies.length === 0) return v;
-  const more = anomalies.length > 1 ? `; ${anomalies.length - 1} more` : '';
-  return skip(`not evaluable: the device broke a rule ${owner} judges (${anomalies[0]}${more}); this check alone would have reported: ${v.evidence}`);
+
+/** The ring formats a check can cover on this device: split, and packed when offered. */
+export function formats(ctx: CheckContext): ('split' | 'packed')[] {
+  return has(ctx.offered, F.F_RING_PACKED) ? ['split', 'packed'] : ['split'];
 }

@@ -38,7 +38,7 @@ const F1: Check = {
   title: 'No feature offered without its prerequisite',
   needs: {},
   async run(ctx) {
-    const offered = ctx.offered & ~VHOST_ONLY_BITS;
+    const offered = ctx.deviceOffered & ~VHOST_ONLY_BITS;
     const bad = missingPrereqs(offered);
     const list = featureNames(offered).join(', ');
     if (bad.length) return fail(`expected every offered feature's prerequisite (§5.1.3.1) to be offered too; observed ${bad.join('; ')} (offered: ${list})`);
@@ -54,9 +54,9 @@ const F2: Check = {
   title: 'VIRTIO_F_VERSION_1 offered',
   needs: {},
   async run(ctx) {
-    return has(ctx.offered, F.F_VERSION_1)
-      ? pass(`VERSION_1 (bit 32) offered (features 0x${ctx.offered.toString(16)})`)
-      : fail(`expected bit 32 (VERSION_1) in the offered features; observed 0x${ctx.offered.toString(16)}`);
+    return has(ctx.deviceOffered, F.F_VERSION_1)
+      ? pass(`VERSION_1 (bit 32) offered (features 0x${ctx.deviceOffered.toString(16)})`)
+      : fail(`expected bit 32 (VERSION_1) in the offered features; observed 0x${ctx.deviceOffered.toString(16)}`);
   },
 };
 
@@ -119,7 +119,7 @@ const F3: Check = {
     if (outcomes.some((o) => o.result === 'accepted-but-dead')) {
       return fail(`expected each valid subset to be accepted and work, or FEATURES_OK refused; observed ${line}`);
     }
-    if (outcomes.some((o) => o.result === 'refused')) return warn(`a valid subset was refused (the device SHOULD accept it): ${line}`);
+    if (outcomes.some((o) => o.result === 'refused')) return warn(`expected every valid subset accepted (SHOULD); observed a refusal, cleanly signalled: ${line}`);
     return pass(`${outcomes.length} valid subsets accepted and working: ${line}`);
   },
 };
@@ -183,7 +183,7 @@ const F5: Check = {
     // First show the device works.
     const n1 = nonce();
     const id1 = send(rig, [txBuffer(rig, outFrame(n1))]);
-    if (!(await laneOf(rig, 1).waitFor(id1, USE_MS))) return fail(`could not show the device working before the reset: TX buffer ${id1} not used within ${USE_MS} ms`);
+    if (!(await laneOf(rig, 1).waitFor(id1, USE_MS))) return fail(`expected the TX buffer used before the reset (the device working); observed it not used within ${USE_MS} ms`);
     if (how === 'SET_STATUS(0)') await s.setStatus(0);
     else await s.reset();
     const status = s.supports('status').ok ? await s.getStatus().catch(() => undefined) : undefined;

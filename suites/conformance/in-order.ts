@@ -8,7 +8,7 @@ import type { Elem } from '../../harness/conform/split-lane.ts';
 import { fail, pass, skip, type Check, type CheckContext } from '../../harness/conform/types.ts';
 import { sleep } from '../../harness/conform/wait.ts';
 import { F, has } from '../../harness/virtio/features.ts';
-import { HDR, USE_MS, txPieces, v1 } from './common.ts';
+import { HDR, USE_MS, formats, txPieces, v1 } from './common.ts';
 
 interface Posted {
   id: number;
@@ -27,16 +27,14 @@ interface Batch {
   members: Posted[];
 }
 
-interface Reading {
-  batches: Batch[];
-  problems: string[];
-}
-
 /** In-order reader: each entry retires every buffer up to the one it names (§2.7.9, §2.8.8). */
 class InOrderReader {
   private readonly fifo: Posted[] = [];
   readonly batches: Batch[] = [];
   readonly problems: string[] = [];
+  /** Entries naming a buffer an earlier entry already named: S6's business, skipped here. */
+  readonly duplicates: string[] = [];
+  private readonly named = new Set<number>();
   private seen: number;
   private pos = 0;
   private wrap = 1;
@@ -67,10 +65,12 @@ class InOrderReader {
         const e = q.split.usedElem(this.seen);
         const k = this.fifo.findIndex((p) => p.id === e.id);
         if (k < 0) {
-          this.problems.push(`used entry ${this.seen} names id ${e.id}, not a buffer in flight (in flight, oldest first: ${this.fifo.map((p) => p.id).slice(0, 6).join(',')})`);
+          const note = `used entry ${this.seen} names id ${e.id}, not a buffer in flight (in flight, oldest first: ${this.fifo.map((p) => p.id).slice(0, 6).join(',')})`;
+          (this.named.has(e.id) ? this.duplicates : this.problems).push(note);
           this.seen = (this.seen + 1) & 0xffff;
           continue;
         }
+        this.named.add(e.id);
         const members = this.fifo.splice(0, k + 1);
         const ahead = (now - this.seen) & 0xffff;
         if (members.length > ahead) this.problems.push(`entry ${this.seen} names id ${e.id}, standing for ${members.length} buffers, but used.idx is only ${ahead} ahead`);
@@ -85,17 +85,29 @@ class InOrderReader {
       if (!isUsed(d.flags, this.wrap)) return;
       const k = this.fifo.findIndex((p) => p.id === d.id);
       if (k < 0) {
-        this.problems.push(`used descriptor at position ${this.pos} names Buffer ID ${d.id}, not in flight`);
-        return;
+        const note = `used descriptor at position ${this.pos} names Buffer ID ${d.id}, not in flight`;
+        if (!this.named.has(d.id)) {
+          this.problems.push(note);
+          return;
+        }
+        // A second used descriptor for a buffer already returned: skip its one slot.
+        this.duplicates.push(note);
+        this.advance(1);
+        continue;
       }
+      this.named.add(d.id);
       const members = this.fifo.splice(0, k + 1);
       this.batches.push({ at: this.pos, id: d.id, len: d.len, members });
-      const skipBy = members.reduce((a, m) => a + m.slots, 0);
-      this.pos += skipBy;
-      if (this.pos >= q.size) {
-        this.pos -= q.size;
-        this.wrap ^= 1;
-      }
+      this.advance(members.reduce((a, m) => a + m.slots, 0));
+    }
+  }
+
+  private advance(n: number): void {
+    this.pos += n;
+    const size = this.rig.queues[this.index].size;
+    if (this.pos >= size) {
+      this.pos -= size;
+      this.wrap ^= 1;
     }
   }
 
@@ -107,10 +119,6 @@ class InOrderReader {
     }
     this.read();
   }
-}
-
-function formats(ctx: CheckContext): ('split' | 'packed')[] {
-  return has(ctx.offered, F.F_RING_PACKED) ? ['split', 'packed'] : ['split'];
 }
 
 interface RunResult {

@@ -11,11 +11,13 @@ import { MULTIQUEUE_CHECKS } from './multiqueue.ts';
 import { NET_HEADER_CHECKS } from './net-header.ts';
 import { NOTIFY_CHECKS } from './notifications.ts';
 import { PACKED_CHECKS } from './packed-ring.ts';
-import { SPLIT_CHECKS } from './split-ring.ts';
+import { BUFFER_CHECKS } from './split-buffers.ts';
+import { USED_RING_CHECKS } from './split-used-ring.ts';
 
 export const CHECKS: readonly Check[] = [
   ...FEATURE_CHECKS,
-  ...SPLIT_CHECKS,
+  ...BUFFER_CHECKS,
+  ...USED_RING_CHECKS,
   ...INDIRECT_CHECKS,
   ...NOTIFY_CHECKS,
   ...PACKED_CHECKS,

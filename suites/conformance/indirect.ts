@@ -103,7 +103,7 @@ const I3: Check = {
     const stim = 'packed TX: pointer flags INDIRECT|WRITE, table entries with Buffer ID 0xbeef (reserved)';
     if (!got) return fail(`expected the frame transmitted; observed nothing at the far end${used ? '' : ' and the buffer not returned'} (${stim})`);
     if (Buffer.compare(Buffer.from(got), Buffer.from(frame)) !== 0) return fail(`expected the frame unchanged; observed ${firstDiff(frame, got)} (${stim})`);
-    if (!used) return fail(`frame transmitted but no used descriptor with Buffer ID ${id} (${stim}; returned: ${lane.returned.map((e) => e.id).join(',') || 'none'})`);
+    if (!used) return fail(`expected a used descriptor with Buffer ID ${id}; observed the frame transmitted but none (${stim}; returned: ${lane.returned.map((e) => e.id).join(',') || 'none'})`);
     return pass(`${stim}: frame intact, used descriptor carries the ring descriptor's Buffer ID ${id}`);
   },
 };

@@ -46,7 +46,7 @@ const H1: Check = {
     const sizes = [100, 500, 1400];
     const got = await receive(rig, ctx, sizes.map((s) => ({ frame: inFrame(nonce(), s) })));
     const bad = got.filter((r) => r.hdr.numBuffers !== 1).map((r) => `${r.frame.length}-byte frame: num_buffers ${r.hdr.numBuffers} (0x${r.hdr.numBuffers.toString(16)})`);
-    if (got.length < sizes.length) return fail(`${sizes.length} frames injected into 2048-byte buffers, ${got.length} used`);
+    if (got.length < sizes.length) return fail(`expected ${sizes.length} frames in ${sizes.length} 2048-byte buffers; observed ${got.length} used`);
     if (bad.length) return fail(`expected num_buffers = 1 (VERSION_1, 12-byte header, MRG_RXBUF not negotiated); observed ${bad.join('; ')} — RX buffers were pre-filled with 0xa5`);
     return pass(`${got.length} frames (${sizes.join(', ')} bytes), one buffer each, num_buffers 1`);
   },
@@ -76,7 +76,7 @@ const H2: Check = {
       if (!firstSeen) await sleep(0);
     }
     const used = await laneOf(rig, 0).waitUsed(need, USE_MS);
-    if (!used.length) return fail(`a ${frame.length}-byte frame over ${BUF}-byte buffers: nothing used within ${USE_MS} ms`);
+    if (!used.length) return fail(`expected a ${frame.length}-byte frame over ${BUF}-byte buffers; observed nothing used within ${USE_MS} ms`);
     const parts = used.map((u) => ({ u, b: bufs.find((x) => x.id === u.id)! }));
     const hdr = decodeNetHdr(rig.bytes(parts[0].b.addr, HDR));
     const problems: string[] = [];
@@ -199,11 +199,11 @@ const H5: Check = {
   needs: { wire: 'inject' },
   async run(ctx) {
     const { got, stimuli, label } = await offloadRun(ctx, V1);
-    if (!got.length) return fail(`nothing delivered (${stimuli})`);
+    if (!got.length) return fail(`expected the injected frames delivered; observed nothing (${stimuli})`);
     const flagged = got.filter((r) => r.hdr.flags !== 0).map((r) => `${label(r)}: ${hdrText(r.hdr)}`);
     if (flagged.length) return fail(`expected flags 0 without GUEST_CSUM; observed ${flagged.join('; ')} (${stimuli})`);
     const badSum = got.filter((r) => l4Checksum(r.frame) === 'bad').map(label);
-    if (badSum.length) return warn(`flags 0 on all ${got.length}, but ${badSum.length} delivered with an incomplete L4 checksum (the device SHOULD supply fully checksummed packets): ${badSum.join(', ')} (${stimuli})`);
+    if (badSum.length) return warn(`flags 0 on all ${got.length} (MUST met); expected fully checksummed packets (SHOULD); observed ${badSum.length} delivered with an incomplete L4 checksum: ${badSum.join(', ')} (${stimuli})`);
     return pass(`flags 0 and valid L4 checksums on all ${got.length} (${stimuli})`);
   },
 };
@@ -217,7 +217,7 @@ const H6: Check = {
   needs: { wire: 'inject' },
   async run(ctx) {
     const { got, stimuli, label } = await offloadRun(ctx, V1);
-    if (!got.length) return fail(`nothing delivered (${stimuli})`);
+    if (!got.length) return fail(`expected the injected frames delivered; observed nothing (${stimuli})`);
     const bad = got.filter((r) => r.hdr.gsoType !== NET_HDR_GSO.NONE || r.hdr.flags & NET_HDR_F.RSC_INFO).map((r) => `${label(r)}: ${hdrText(r.hdr)}`);
     if (bad.length) return fail(`expected gso_type NONE and no RSC_INFO (no GUEST_TSO4/6, GUEST_UFO or RSC_EXT negotiated); observed ${bad.join('; ')} (${stimuli})`);
     return pass(`gso_type NONE, no RSC_INFO on all ${got.length} (${stimuli})`);

@@ -3,7 +3,7 @@
 import { setImmediate as yieldLoop } from 'node:timers/promises';
 import { inFrame, nonce, outFrame } from '../../harness/conform/packets.ts';
 import type { Rig } from '../../harness/conform/rig-types.ts';
-import { fail, pass, unmet, type Check, type CheckContext } from '../../harness/conform/types.ts';
+import { fail, pass, skip, unmet, type Check, type CheckContext } from '../../harness/conform/types.ts';
 import { sleep } from '../../harness/conform/wait.ts';
 import { F, has } from '../../harness/virtio/features.ts';
 import { VIRTQ_AVAIL_F_NO_INTERRUPT, VIRTQ_USED_F_NO_NOTIFY, vringNeedEvent } from '../../harness/virtio/layout.ts';
@@ -90,10 +90,10 @@ async function eventIdxRun(ctx: CheckContext, base: number, usedEvent: number, s
     const crossing = vringNeedEvent(usedEvent, now, old);
     const calls = crossing ? await q.waitCall(CALL_MS) : (await sleep(30), q.takeCalls());
     perStep.push({ idx: now, crossing, calls, used });
-    if (!used) break;
+    if (!used || tx.idxAnomalies.length) break;
   }
   await rig.close();
-  return perStep;
+  return { steps: perStep, anomalies: tx.idxAnomalies };
 }
 
 const hx = (n: number) => `0x${n.toString(16)}`;
@@ -112,16 +112,19 @@ const N3: Check = {
     ];
     const bad: string[] = [];
     const good: string[] = [];
+    const notEvaluable: string[] = [];
     for (const p of phases) {
-      const r = await eventIdxRun(ctx, p.base, p.usedEvent, p.steps);
-      const cross = r.find((s) => s.crossing);
+      const { steps: r, anomalies } = await eventIdxRun(ctx, p.base, p.usedEvent, p.steps);
+      const cross = r.find((s) => s.crossing && s.used);
       const label = `base ${hx(p.base)}, used_event ${hx(p.usedEvent)}, avail.flags 1`;
-      if (!cross) bad.push(`${label}: the ring never reached the crossing (${r.filter((s) => s.used).length} of ${p.steps} buffers used)`);
+      if (!cross && anomalies.length) notEvaluable.push(`${label}: not evaluable, the used ring misbehaved before the crossing (${anomalies[0]}; S6/S7 judge that)`);
+      else if (!cross) bad.push(`${label}: the ring never reached the crossing (${r.filter((s) => s.used).length} of ${p.steps} buffers used)`);
       else if (cross.calls === 0) bad.push(`${label}: no notification within ${CALL_MS} ms when used.idx moved to ${hx(cross.idx)}`);
       else good.push(`${label}: notified when used.idx reached ${hx(cross.idx)}`);
     }
-    if (bad.length) return fail(`expected a notification when used.idx passes used_event; observed ${bad.join('; ')}`);
-    return pass(good.join('; '));
+    if (bad.length) return fail(`expected a notification when used.idx passes used_event; observed ${[...bad, ...notEvaluable].join('; ')}`);
+    if (!good.length) return skip(notEvaluable.join('; '));
+    return pass([...good, ...notEvaluable].join('; '));
   },
 };
 
@@ -140,7 +143,7 @@ const N4: Check = {
     const extra: string[] = [];
     let quiet = 0;
     for (const p of phases) {
-      const r = await eventIdxRun(ctx, p.base, p.usedEvent, p.steps);
+      const { steps: r } = await eventIdxRun(ctx, p.base, p.usedEvent, p.steps);
       for (const s of r) {
         if (s.crossing || !s.used) continue;
         if (s.calls > 0) extra.push(`${s.calls} at used.idx ${hx(s.idx)} (base ${hx(p.base)}, used_event ${hx(p.usedEvent)})`);
@@ -226,7 +229,7 @@ const N6: Check = {
     await sleep(QUIET_MS);
     const txIdx = rig.queues[1].split!.usedIdx();
     const rxIdx = rig.queues[0].split!.usedIdx();
-    if (!ctx.alive()) return fail(`the device died during a storm of ${KICKS} kicks per ring on empty rings`);
+    if (!ctx.alive()) return fail(`expected the device to survive ${KICKS} kicks per ring on empty rings; observed it died`);
     if (txIdx !== 0 || rxIdx !== 0) return fail(`expected nothing used from empty rings; observed used.idx TX ${txIdx}, RX ${rxIdx} after ${KICKS} kicks per ring`);
     const n = nonce();
     ctx.wire?.drain();
@@ -235,12 +238,13 @@ const N6: Check = {
     tx.kick();
     const used = await tx.waitFor(id, USE_MS);
     const got = ctx.wire ? await captured(ctx.wire, n) : undefined;
-    if (!used || (ctx.wire && !got)) return fail(`after ${KICKS} spurious kicks per ring the device no longer transmits (buffer ${used ? 'returned' : 'not returned'}, frame ${got ? 'seen' : 'not seen'})`);
+    if (!used || (ctx.wire && !got)) return fail(`expected a frame transmitted after ${KICKS} spurious kicks per ring; observed buffer ${used ? 'returned' : 'not returned'}, frame ${got ? 'seen' : 'not seen'}`);
     return pass(`${KICKS} kicks per ring on empty rings: nothing consumed; then a frame went through normally`);
   },
 };
 
 interface LivenessResult {
+  anomalies: string[];
   sent: number;
   done: number;
   kicks: number;
@@ -287,6 +291,7 @@ async function liveness(rig: Rig, eventIdx: boolean, total: number, capMs: numbe
     if (n > 0 || added > 0) lastProgress = Date.now();
     else if (Date.now() - lastProgress > 1000) {
       return {
+        anomalies: tx.anomalies,
         sent,
         done,
         kicks,
@@ -296,7 +301,7 @@ async function liveness(rig: Rig, eventIdx: boolean, total: number, capMs: numbe
     }
     if (n === 0) await yieldLoop();
   }
-  return { sent, done, kicks, ms: Date.now() - t0 };
+  return { anomalies: tx.anomalies, sent, done, kicks, ms: Date.now() - t0 };
 }
 
 const N7: Check = {
@@ -308,15 +313,17 @@ const N7: Check = {
   needs: {},
   timeoutMs: 20_000,
   async run(ctx) {
-    const TOTAL = 50_000;
+    // The catalogue asks for 10^6 buffers; an in-process device shares this thread with the driver
+    // loop (and, in tests, with other devices), so it gets 5·10^4. Either way each run is capped at 3 s.
+    const TOTAL = ctx.transport === 'in-process' ? 50_000 : 1_000_000;
     const configs: [string, boolean][] = [['NO_NOTIFY (no EVENT_IDX)', false]];
     if (has(ctx.offered, F.F_EVENT_IDX)) configs.push(['avail_event (EVENT_IDX)', true]);
     const lines: string[] = [];
     for (const [label, eventIdx] of configs) {
       const rig = await ctx.open({ features: eventIdx ? v1(F.F_EVENT_IDX) : V1 });
-      const r = await liveness(rig, eventIdx, TOTAL, 6000);
+      const r = await liveness(rig, eventIdx, TOTAL, 3000);
       await rig.close();
-      if (r.stall) return fail(`${label}: stalled after ${r.done} of ${r.sent} buffers: ${r.stall}`);
+      if (r.stall) return fail(`expected the ring to keep moving; observed ${label}: stalled after ${r.done} of ${r.sent} buffers: ${r.stall}`);
       lines.push(`${label}: ${r.done} buffers in ${r.ms} ms (${Math.round((r.done / Math.max(r.ms, 1)) * 1000)}/s) with ${r.kicks} kicks`);
     }
     return pass(`TX ring kept full, kicks only when asked: ${lines.join('; ')}`);

@@ -91,7 +91,7 @@ const P2: Check = {
         return fail(`expected the next used descriptor after skipping each list's length; round ${round}: ${got.length} of ${shapes.length} found, ${atUsedPos(lane)}${lane.anomalies.length ? `; ${lane.anomalies[0]}` : ''}`);
       }
     }
-    if (lane.anomalies.length) return fail(`used descriptors not where the list lengths put them: ${lane.anomalies.slice(0, 3).join('; ')}`);
+    if (lane.anomalies.length) return fail(`expected used descriptors where the list lengths put them; observed ${lane.anomalies.slice(0, 3).join('; ')}`);
     const ids = lane.returned.map((e) => e.id);
     const inOrder = ids.every((id, i) => id === order[i]);
     return pass(`${order.length} lists of 1–4 descriptors (${descs} descriptors, ring of 64, wrapping): each used descriptor at the position after the previous list${inOrder ? ', completed in ring order' : ` (completion order differs from ring order: ${ids.slice(0, 8).join(',')}…, allowed)`}`);
@@ -119,7 +119,7 @@ const P3: Check = {
       lane.add([txBuffer(rig, outFrame(n, 80))]);
     }
     lane.kick();
-    if ((await lane.waitUsed(SIZE, USE_MS)).length < SIZE) return fail(`could not complete the first lap of ${SIZE} buffers: ${atUsedPos(lane)}`);
+    if ((await lane.waitUsed(SIZE, USE_MS)).length < SIZE) return fail(`expected the first lap of ${SIZE} buffers used; observed ${atUsedPos(lane)}`);
     await sleep(50);
     wire.drain();
     // Lap 2: publish 2; positions 2..7 keep their lap-1 (stale phase) descriptors; one more is written but its flags not flipped.
@@ -261,9 +261,10 @@ const P6: Check = {
       }
       if (others.some(Boolean)) laterFirst++;
     }
+    if (partial) return fail(`expected the first buffer of a ${parts}-buffer packet marked used only after the others; observed ${partial}`);
     const got = await rx.waitUsed(parts, USE_MS);
     const hdr = decodeNetHdr(rig.bytes(bufs.find((b) => b.id === got[0]?.id)?.addr ?? bufs[0].addr, HDR));
-    if (got.length < parts) return fail(`a ${frame.length}-byte frame should span ${parts} buffers of ${BUF}; only ${got.length} used descriptors appeared (num_buffers ${hdr.numBuffers})`);
+    if (got.length < parts) return fail(`expected a ${frame.length}-byte frame over ${parts} buffers of ${BUF}; observed ${got.length} used descriptors (num_buffers ${hdr.numBuffers})`);
     return pass(`a ${frame.length}-byte frame over ${parts} RX buffers of ${BUF} (num_buffers ${hdr.numBuffers}): when the first buffer showed used, all ${parts} were (${samples} samples; ${laterFirst} saw later buffers used before the first, as the rule intends)`);
   },
 };

@@ -42,8 +42,24 @@ interface Ring {
   broken: string | undefined;
 }
 
+/** Generations are unique for the life of the process, so a reset ring never matches an old one. */
+let generations = 0;
+const nextGeneration = () => ++generations;
+
 function newRing(): Ring {
-  return { num: undefined, uva: undefined, base: 0, baseGeneration: 0, layoutGeneration: 0, kickFd: -1, callFd: -1, errFd: -1, started: false, enabled: false, broken: undefined };
+  return {
+    num: undefined,
+    uva: undefined,
+    base: 0,
+    baseGeneration: nextGeneration(),
+    layoutGeneration: nextGeneration(),
+    kickFd: -1,
+    callFd: -1,
+    errFd: -1,
+    started: false,
+    enabled: false,
+    broken: undefined,
+  };
 }
 
 export interface DeviceSetup {
@@ -170,7 +186,7 @@ export class AioVhostDevice {
     if (problem) throw new Refused(`SET_FEATURES 0x${f.toString(16)}: ${problem}`);
     if (has(f, F.F_RING_PACKED) !== has(this.features ?? 0n, F.F_RING_PACKED)) {
       // Ring sizes were checked against the old format; recheck them at the next start.
-      for (const r of this.rings) r.layoutGeneration++;
+      for (const r of this.rings) r.layoutGeneration = nextGeneration();
     }
     this.features = f;
     this.setup.setTapOffloads(tunOffloadsFor(f));
@@ -205,7 +221,7 @@ export class AioVhostDevice {
       throw new Refused(`SET_VRING_NUM ring ${index}: size ${num} is not ${packed ? '1..32768' : 'a power of 2 in 1..32768'} (virtio §${packed ? '2.8' : '2.7'})`);
     }
     r.num = num;
-    r.layoutGeneration++;
+    r.layoutGeneration = nextGeneration();
     await this.syncRing(index);
   }
 
@@ -220,14 +236,14 @@ export class AioVhostDevice {
       }
     }
     r.uva = { desc: a.desc, avail: a.avail, used: a.used };
-    r.layoutGeneration++;
+    r.layoutGeneration = nextGeneration();
     await this.syncRing(a.index);
   }
 
   private async setVringBase(index: number, base: number): Promise<void> {
     const r = this.ringAt(index, 'SET_VRING_BASE');
     r.base = base;
-    r.baseGeneration++;
+    r.baseGeneration = nextGeneration();
     await this.syncRing(index);
   }
 
@@ -253,8 +269,11 @@ export class AioVhostDevice {
 
   private async setVringEnable(index: number, num: number): Promise<void> {
     const r = this.ringAt(index, 'SET_VRING_ENABLE');
-    if (!has(this.features ?? 0n, F.VHOST_USER_F_PROTOCOL_FEATURES)) {
-      throw new Refused(`SET_VRING_ENABLE ring ${index}: VHOST_USER_F_PROTOCOL_FEATURES (bit 30) not negotiated, so rings are always enabled`);
+    // "Negotiated" here means offered: QEMU sends SET_VRING_ENABLE before SET_FEATURES, as it
+    // checks only that the back-end's GET_FEATURES had bit 30. Without bit 30 in SET_FEATURES the
+    // state is kept but the rings run enabled (ringPlan).
+    if (!has(this.setup.offered, F.VHOST_USER_F_PROTOCOL_FEATURES)) {
+      throw new Refused(`SET_VRING_ENABLE ring ${index}: VHOST_USER_F_PROTOCOL_FEATURES (bit 30) not offered, so rings are always enabled`);
     }
     if (num !== 0 && num !== 1) throw new Refused(`SET_VRING_ENABLE ring ${index}: state ${num} is neither 0 nor 1`);
     r.enabled = num === 1;

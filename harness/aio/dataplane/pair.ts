@@ -100,6 +100,9 @@ export class PairDataPlane {
       this.rx.arm();
       this.tx.pump();
       this.rx.fill();
+      // Chains returned without I/O (discarded, refused) are published before the loop sleeps.
+      this.rx.finish();
+      this.tx.finish();
       const block = !this.tx.hasWork() && !this.rx.hasWork();
       this.stats[STAT.loops]++;
       if (block) this.stats[STAT.sleeps]++;

@@ -13,11 +13,15 @@
 import { broken, type Broken } from '../../virtio/device/broken.ts';
 import type { DescChain } from '../../virtio/device/chain.ts';
 import type { DeviceQueue } from '../../virtio/device/queue.ts';
+import { arena } from '../../sys/libc.ts';
 import { ERRNO, type PairEnv } from './env.ts';
 import { IOV_MAX, IovecArray } from './iov.ts';
 import { HDR_LEN, fixRxHeader } from './net-hdr.ts';
 import { STAT } from './stats.ts';
 import { KIND, tag } from './tags.ts';
+
+/** Header + the shortest Ethernet frame: a read holding less cannot take any packet. */
+const MIN_READ = HDR_LEN + 60;
 
 interface RxBuf {
   chain: DescChain;
@@ -65,6 +69,12 @@ export class RxRing {
   private pushed = false;
   private readonly lens: number[] = [];
   private readonly hdrScratch = new Uint8Array(HDR_LEN);
+  /**
+   * One device-owned byte after every read's guest buffers: a tap silently truncates a packet
+   * that does not fit and returns the bytes it copied, so a read that reaches this byte means
+   * the packet was longer than the buffers (it is dropped, never delivered cut).
+   */
+  private readonly overflow = arena(8);
 
   constructor(
     private readonly env: PairEnv,
@@ -140,7 +150,14 @@ export class RxRing {
         posted++;
         continue;
       }
-      // Out of buffers: ask for a kick, and look again in case the driver added some meanwhile.
+      // Out of buffers. While a read is pending its completion brings the loop back here, and
+      // the ring is looked at again then: no kick needed (each one costs the guest an exit).
+      // With nothing pending, ask for a kick, and look again in case the driver added buffers
+      // before it saw the request (§2.7.10).
+      if (this.inFlight > 0) {
+        this.starved = true;
+        return;
+      }
       if (this.q!.enableKicks()) continue;
       if (this.q!.broken) return this.fail(this.q!.broken);
       this.starved = true;
@@ -170,7 +187,7 @@ export class RxRing {
         this.returnNow(b, 0);
         continue;
       }
-      if (slot.iov.count + wl.count > slot.iov.capacity) {
+      if (slot.iov.count + wl.count > slot.iov.capacity - 1) {
         this.pool.unshift(b);
         break;
       }
@@ -180,9 +197,11 @@ export class RxRing {
       if (!this.mrg) break;
     }
     if (slot.bufs.length === 0) return 'wait';
-    // Short of a full packet's worth: post it only if no other read is pending, so the device
-    // makes progress with few buffers but does not trade big packets for truncation under load.
-    if (slot.cap < this.need && this.inFlight > 0) return this.giveBack(slot, 'wait');
+    // Short of a full packet's worth: post it only if no other read is pending and it holds at
+    // least a minimum frame, so the device makes progress with few buffers but does not trade
+    // big packets for truncation under load.
+    if (slot.cap < this.need && (this.inFlight > 0 || slot.cap < MIN_READ)) return this.giveBack(slot, 'wait');
+    slot.iov.push(Number(this.overflow.addr), 1);
     return 'post';
   }
 

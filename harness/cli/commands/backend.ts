@@ -26,7 +26,9 @@ export function register(program: Command): void {
     .option('--verbose', 'log every vhost-user request')
     .action(async (flags: RawAioFlags) => {
       const { runAioBackend } = await import('../../aio/main.ts');
+      const { parseAioOptions } = await import('../../aio/options.ts');
+      const options = parseAioOptions(flags); // bad input stops here, before anything exists
       const ledger = Ledger.create(`aio-${shortId()}`);
-      await withLedger(ledger, (l) => runAioBackend(flags, l));
+      await withLedger(ledger, (l) => runAioBackend(options, l));
     });
 }

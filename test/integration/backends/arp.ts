@@ -2,13 +2,10 @@
 // request from the guest's MAC/IP, read frames until the peer's reply arrives. Proves the fd is
 // wired to the wire without a guest.
 import fs from 'node:fs';
-import koffi from 'koffi';
+import { libc, O_NONBLOCK } from '../../../harness/sys/libc.ts';
 
-const libc = koffi.load('libc.so.6');
-const fcntl = libc.func('int fcntl(int fd, int cmd, int arg)');
 const F_GETFL = 3;
 const F_SETFL = 4;
-const O_NONBLOCK = 0o4000;
 
 /** struct virtio_net_hdr without num_buffers: what a macvtap fd carries by default (10 bytes). */
 export const VNET_HDR_LEN = 10;
@@ -56,8 +53,8 @@ function readAny(fds: number[], buf: Buffer): Buffer | undefined {
  * non-blocking for the exchange and back afterwards.
  */
 export async function arpThroughFds(fds: number[], srcMac: string, srcIp: string, dstIp: string, timeoutMs = 10_000): Promise<ArpReply> {
-  const saved = fds.map((fd) => fcntl(fd, F_GETFL, 0) as number);
-  fds.forEach((fd, i) => fcntl(fd, F_SETFL, saved[i]! | O_NONBLOCK));
+  const saved = fds.map((fd) => libc.fcntl(fd, F_GETFL, 0));
+  fds.forEach((fd, i) => libc.fcntl(fd, F_SETFL, saved[i]! | O_NONBLOCK));
   try {
     fs.writeSync(fds[0]!, arpRequest(srcMac, srcIp, dstIp));
     const buf = Buffer.alloc(65536);
@@ -72,6 +69,6 @@ export async function arpThroughFds(fds: number[], srcMac: string, srcIp: string
     }
     throw new Error(`no ARP reply from ${dstIp} within ${timeoutMs} ms`);
   } finally {
-    fds.forEach((fd, i) => fcntl(fd, F_SETFL, saved[i]!));
+    fds.forEach((fd, i) => libc.fcntl(fd, F_SETFL, saved[i]!));
   }
 }

@@ -22,6 +22,7 @@ test('vhost, macvtap-vhost and vhost-raw are not runnable: "/dev/vhost-net missi
     assert.equal(a.runnable, false, name);
     assert.match(a.reason, /\/dev\/vhost-net missing/, `${name}: ${a.reason}`);
     assert.match(a.fix ?? '', /vhost_net/);
+    if (name !== 'vhost-raw') assert.match(a.reason, /^\/dev\/vhost-net missing/, 'the most specific cause comes first');
   }
   // The backends that need no vhost-net are runnable here (same probe).
   for (const name of ['copy', 'macvtap', 'vhost-user'] as const) {

@@ -5,6 +5,7 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { exec, type CommandResult } from '../../../harness/core/exec.ts';
 import { PROJECT_ROOT } from '../../../harness/core/paths.ts';
+import { cliArgv } from '../../helpers/cli.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -58,7 +59,7 @@ export function spawnRun(args: string[], stateDir: string): RunChild {
 }
 
 export function cli(args: string[], stateDir: string): Promise<CommandResult> {
-  return exec([process.execPath, '--import', 'tsx', path.join(PROJECT_ROOT, 'harness/cli/main.ts'), ...args], {
+  return exec(cliArgv(args), {
     nothrow: true,
     cwd: PROJECT_ROOT,
     env: { VNETBENCH_STATE_DIR: stateDir },

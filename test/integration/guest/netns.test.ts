@@ -11,7 +11,7 @@ import { ifName, nsName, shortId } from '../../../harness/core/names.ts';
 import { launchGuest } from '../../../harness/guest/qemu.ts';
 import { baseSpec, isolateState, leftoverSockDirs, missing, testImage } from './helpers.ts';
 
-test('a guest in a namespace on a tap: pid is QEMU, namespace is right, ping works, nothing left', { timeout: 600_000 }, async (t) => {
+test('a guest in a namespace on a tap with shared memory: pid is QEMU, namespace is right, ping works, nothing left', { timeout: 600_000 }, async (t) => {
   const why = (await missing()) ?? (fs.existsSync('/dev/net/tun') ? undefined : '/dev/net/tun missing');
   if (why) return t.skip(why);
   const stateDir = isolateState();
@@ -39,6 +39,7 @@ test('a guest in a namespace on a tap: pid is QEMU, namespace is right, ping wor
     {
       ...baseSpec(img, name, workDir),
       netns: ns,
+      sharedMemory: true, // as vhost-user backends need: guest RAM in a shareable memfd
       netArgs: ['-netdev', `tap,id=vnbnet0,ifname=${tap},script=no,downscript=no,vhost=off`, '-device', 'virtio-net-pci,netdev=vnbnet0,mac=52:54:00:00:00:02'],
     },
     ledger,
@@ -47,6 +48,7 @@ test('a guest in a namespace on a tap: pid is QEMU, namespace is right, ping wor
   assert.deepEqual(g.commandLine.slice(0, 4), ['ip', 'netns', 'exec', ns]);
   assert.match(fs.readlinkSync(`/proc/${g.pid}/exe`), /qemu-system-x86_64/, 'the recorded pid is QEMU, not ip');
   assert.equal(fs.statSync(`/proc/${g.pid}/ns/net`).ino, fs.statSync(`/run/netns/${ns}`).ino, 'QEMU runs in the namespace');
+  assert.match(fs.readFileSync(`/proc/${g.pid}/maps`, 'utf8'), / rw-s .*\/memfd:memory-backend-memfd/, 'guest RAM is a shared (MAP_SHARED) memfd');
 
   // The guest pings the namespace's tap address (busybox ping in the guest; no host tool needed).
   const ping = await g.agent.exec(['ping', '-c', '3', '-W', '5', '198.18.0.1'], { timeoutMs: 60_000 });

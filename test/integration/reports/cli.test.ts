@@ -3,25 +3,17 @@
 // Inputs are SYNTHETIC runs with known truth in a temp dir, plus real runs under fixtures/runs/.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../../harness/core/paths.ts';
 import { fixtureRuns, tempDir, writeSyntheticRun } from '../../unit/reports/synthetic.ts';
+import { runCli } from '../../helpers/cli.ts';
 
 const tmp = tempDir();
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const ARTIFACTS = path.join(PROJECT_ROOT, 'test-artifacts', 'reports');
 
-function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'harness', 'cli', 'main.ts'), ...args], {
-    cwd: PROJECT_ROOT,
-    encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
-    timeout: 120_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (...args: string[]) => runCli(args, { env: { NO_COLOR: '1', FORCE_COLOR: '0' } });
 
 const base = writeSyntheticRun(path.join(tmp, 'base'), { runId: 'synthetic-cli-base', seed: 1001, workloads: ['TCP_STREAM', 'TCP_RR'], conformance: true }).dir;
 const noise = writeSyntheticRun(path.join(tmp, 'noise'), { runId: 'synthetic-cli-noise', seed: 1002, workloads: ['TCP_STREAM', 'TCP_RR'] }).dir;

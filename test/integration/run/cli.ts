@@ -1,31 +1,8 @@
-// Run the real CLI as a child process with an isolated ledger directory, for run-level tests.
-import { spawn, type ChildProcess } from 'node:child_process';
+// Reading what a run of the real CLI (test/helpers/cli.ts) left: records, ledgers, guest ids.
 import fs from 'node:fs';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../../../harness/core/paths.ts';
 
-export interface CliRun {
-  child: ChildProcess;
-  exit: Promise<{ code: number | null; signal: string | null }>;
-  stdout(): string;
-  stderr(): string;
-}
-
-export function startCli(args: string[], env: Record<string, string>): CliRun {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'harness/cli/main.ts'), ...args], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exit = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal })),
-  );
-  return { child, exit, stdout: () => out, stderr: () => err };
-}
+export { startCli } from '../../helpers/cli.ts';
 
 export function readRecords(dir: string): Record<string, any>[] {
   const f = path.join(dir, 'results.jsonl');

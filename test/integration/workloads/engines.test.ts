@@ -16,7 +16,8 @@ import { engineFor } from '../../../harness/workloads/registry.ts';
 import { serverAddress, startServers } from '../../../harness/workloads/runner.ts';
 import type { RunningServer } from '../../../harness/workloads/sides.ts';
 import { isStream, type Direction, type ToolName, type WorkloadSpec } from '../../../harness/workloads/types.ts';
-import { createNsPair, leftovers, type NsPair } from './nspair.ts';
+import { createNsPair, type NsPair } from './nspair.ts';
+import { leftovers } from '../topology/host-state.ts';
 
 const DURATION_S = 2;
 const SIZE: Record<string, number> = { TCP_STREAM: 16384, TCP_MAERTS: 16384, UDP_STREAM: 1024, TCP_RR: 64 };

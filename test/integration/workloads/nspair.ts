@@ -55,10 +55,3 @@ export async function createNsPair(ledger: Ledger): Promise<NsPair> {
     sides: { guest: hostSide('guest', inNetns(guestNs), ledger), peer: hostSide('peer', inNetns(peerNs), ledger) },
   };
 }
-
-/** Namespaces and links with this pair's id still present (should be none after teardown). */
-export async function leftovers(id: string): Promise<string[]> {
-  const ns = (await exec(['ip', 'netns', 'list'])).stdout;
-  const links = (await exec(['ip', '-o', 'link', 'show'])).stdout;
-  return [...ns.split('\n'), ...links.split('\n')].filter((l) => l.includes(id));
-}

@@ -12,6 +12,7 @@ import { Ledger } from '../../../harness/core/ledger.ts';
 import { ifName, nsName, shortId } from '../../../harness/core/names.ts';
 import { inNetns } from '../../../harness/sys/netns.ts';
 import { packetSocket, type PacketSocket } from '../../../harness/sys/packet.ts';
+import { SOL_SOCKET, setsockoptInt } from '../../../harness/sys/socket.ts';
 import { eventfd, type EventFd } from '../../../harness/sys/eventfd.ts';
 import { openTapPort, type TapPort } from '../../../harness/aio/port.ts';
 import { AioServer } from '../../../harness/aio/server.ts';
@@ -39,7 +40,7 @@ export interface DeviceRig {
   close(): Promise<void>;
 }
 
-export async function startDevice(o: { engine: EngineName; queues?: number; batch?: number; rxDepth?: number }): Promise<DeviceRig> {
+export async function startDevice(o: { engine: EngineName; queues?: number; batch?: number; rxDepth?: number; mtu?: number }): Promise<DeviceRig> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vnbtest-aio-state-'));
   const prevState = process.env.VNETBENCH_STATE_DIR;
   process.env.VNETBENCH_STATE_DIR = stateDir;
@@ -56,9 +57,15 @@ export async function startDevice(o: { engine: EngineName; queues?: number; batc
   await exec(['ip', 'netns', 'add', ns]);
   await exec(['ip', 'netns', 'exec', ns, 'sysctl', '-q', '-w', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
   const queues = o.queues ?? 1;
+  // The tap exists (persistent) before the device opens it, so its MTU can be set first.
+  ledger.add({ kind: 'link', name: tap, netns: ns });
+  await exec(['ip', '-n', ns, 'tuntap', 'add', 'dev', tap, 'mode', 'tap', ...(queues > 1 ? ['multi_queue'] : [])]);
+  if (o.mtu) await exec(['ip', '-n', ns, 'link', 'set', tap, 'mtu', String(o.mtu)]);
   const port = inNetns(ns, () => openTapPort(tap, queues));
   await exec(['ip', '-n', ns, 'link', 'set', tap, 'up']);
   const wire = inNetns(ns, () => packetSocket(tap));
+  // Room for a burst of frames before the test reads them (SO_RCVBUFFORCE: root may exceed rmem_max).
+  setsockoptInt(wire.fd, SOL_SOCKET, 33, 8 << 20, 'SO_RCVBUFFORCE');
   const batch = o.batch ?? 16;
   const server = await AioServer.start({ socket, port, engine: o.engine, batch, rxDepth: o.rxDepth ?? Math.min(batch, 8), log: (m) => logs.push(m) });
   const served = server.serve().catch((e: Error) => logs.push(`serve failed: ${e.message}`));

@@ -7,10 +7,15 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { AgentClient, AgentError } from '../../../harness/guest/agent.ts';
-import { decodeField } from '../../../harness/guest/protocol.ts';
 import { TimeoutError } from '../../../harness/core/errors.ts';
 
 const b64 = (s: string) => (s ? Buffer.from(s).toString('base64') : '-');
+/** A $'...' request word back to its string (what the guest's eval does). */
+const unword = (w: string) => {
+  const m = /^\$'(.*)'$/.exec(w);
+  assert.ok(m, `request word ${w}`);
+  return Buffer.from(m[1].replace(/\\x([0-9a-f]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8');
+};
 
 interface Request {
   id: number;
@@ -35,7 +40,7 @@ async function pair(t: { after: (fn: () => void) => void }) {
     while ((nl = buf.indexOf('\n')) >= 0) {
       const f = buf.slice(0, nl).split(' ');
       buf = buf.slice(nl + 1);
-      requests.push({ id: Number(f[1]), op: f[2], args: f.slice(3, -1).map((x) => decodeField(x)!) });
+      requests.push({ id: Number(f[1]), op: f[2], args: f.slice(3, -1).map(unword) });
       waiters.splice(0).forEach((w) => w());
     }
   });

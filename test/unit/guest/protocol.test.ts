@@ -2,7 +2,8 @@
 // and a line the guest makes endlessly long is dropped whole instead of growing a buffer.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeField, decodeField, encodeRequest, parseFrame, FrameParser } from '../../../harness/guest/protocol.ts';
+import { encodeField, decodeField, encodeRequest, parseFrame, shellField, FrameParser } from '../../../harness/guest/protocol.ts';
+import { exec, succeeds } from '../../../harness/core/exec.ts';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const result = (id: number, code: number, out: string, err: string) =>
@@ -22,13 +23,26 @@ test('a field that is not base64 is rejected, not half-decoded', () => {
   assert.equal(decodeField(''), undefined);
 });
 
-test('requests carry one field per argument and the end marker', () => {
-  const line = encodeRequest(7, 'exec', ['ethtool', '-K', 'eth0', 'tso off', '']);
+const awkward = ['ethtool', '-K', 'eth0', 'tso off', '', 'line\n', "it's", '"$HOME"', '`id`', '\\x41', '*', 'ünï', '%s', 'a\tb'];
+
+test('requests carry one $\'..\' word per argument, no spaces inside, and the end marker', () => {
+  const line = encodeRequest(7, 'exec', awkward);
   assert.ok(line.endsWith(' END\n'));
   const f = line.trim().split(' ');
   assert.deepEqual(f.slice(0, 3), ['VNB1', '7', 'exec']);
-  assert.deepEqual(f.slice(3, -1).map(decodeField), ['ethtool', '-K', 'eth0', 'tso off', '']);
+  assert.equal(f.length, 3 + awkward.length + 1, 'one field per argument');
+  for (const w of f.slice(3, -1)) assert.match(w, /^\$'[A-Za-z0-9._/=:,+@%^\\-]*'$/);
+  assert.equal(shellField('tso off'), "$'tso\\x20off'");
   assert.throws(() => encodeRequest(-1, 'ping', []), /non-negative integer/);
+  assert.throws(() => shellField('a\0b'), /NUL/);
+});
+
+test("the guest's shell (busybox ash) decodes every field back to the exact argument", async (t) => {
+  if (!(await succeeds(['busybox', 'true']))) return t.skip('busybox not installed on this host');
+  const words = encodeRequest(1, 'exec', awkward).trim().split(' ').slice(3, -1).join(' ');
+  // The same eval the agent runs, then each argument NUL-terminated so nothing is lost.
+  const r = await exec(['busybox', 'sh', '-c', 'eval "set -- $1" && for a; do printf "%s\\0" "$a"; done', 'sh', words]);
+  assert.deepEqual(r.stdout.split('\0').slice(0, -1), awkward);
 });
 
 test('parses result, READY and FAIL frames', () => {

@@ -5,14 +5,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
-import { PROJECT_ROOT } from '../../../harness/core/paths.ts';
+import { runCli } from '../../helpers/cli.ts';
 
-function cli(args: string[], env: NodeJS.ProcessEnv = {}, prefix: string[] = []) {
-  const argv = [...prefix, process.execPath, '--import', 'tsx', 'harness/cli/main.ts', ...args];
-  const r = spawnSync(argv[0], argv.slice(1), { cwd: PROJECT_ROOT, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (args: string[], env: NodeJS.ProcessEnv = {}, prefix: string[] = []) => runCli(args, { env, prefix });
 
 test('setup --check with an empty cache: netperf listed as missing, exit 1, the cache left empty', () => {
   const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'vnb-cache-'));

@@ -5,7 +5,8 @@ import { tapBackendArgs } from '../../../harness/backends/copy.ts';
 import { macvtapBackendArgs } from '../../../harness/backends/macvtap.ts';
 import { vhostUserBackendArgs, socketPath } from '../../../harness/backends/vhost-user.ts';
 import { tapNetdev, vectorsFor } from '../../../harness/backends/qemu-args.ts';
-import { testpmdArgv } from '../../../harness/backends/testpmd.ts';
+import { testpmdSpec } from '../../../harness/backends/vhost-user.ts';
+import { testpmdArgv, testpmdCommand } from '../../../harness/vhost/testpmd-process.ts';
 import { tapBridgeSteps } from '../../../harness/backends/tap-bridge.ts';
 import { macvtapIfindex, macvtapSteps, parseDevnum, rdevOf } from '../../../harness/backends/macvtap-device.ts';
 import { parseEthtoolK, ownedByRun } from '../../../harness/backends/hostops.ts';
@@ -69,10 +70,18 @@ test('vhost-user: chardev + netdev; vectors=0 unless KVM (the TCG MSI-X crash)',
 });
 
 test('testpmd: vhost port + af_packet on the wire, io forwarding, queues on both', () => {
-  assert.deepEqual(testpmdArgv('vnba1b2c3w', { socket: '/w/vu.sock', queues: 2, logFile: '/w/l', filePrefix: 'vnb-a1b2c3-testpmd' }), [
-    'dpdk-testpmd', '--no-huge', '-m', '1024', '--no-pci', '--file-prefix', 'vnb-a1b2c3-testpmd', '-l', '0,1',
+  // The vhost-user backend's testpmd: in the guest namespace, held by its stdin (no --stats-period).
+  const backend = testpmdSpec(embedded, '/w/vu.sock', 2, '/w');
+  assert.deepEqual(testpmdCommand(backend), [
+    'ip', 'netns', 'exec', 'vnb-a1b2c3-g',
+    'dpdk-testpmd', '--no-huge', '-m', '1024', '--no-pci', '--no-telemetry', '--file-prefix', 'vnb-a1b2c3-testpmd', '-l', '0,1',
     '--vdev', 'net_vhost0,iface=/w/vu.sock,queues=2', '--vdev', 'net_af_packet0,iface=vnba1b2c3w,qpairs=2',
     '--', '--forward-mode=io', '--auto-start', '--rxq=2', '--txq=2', '--total-num-mbufs=32768',
+  ]);
+  assert.equal(backend.logFile, '/w/testpmd.log');
+  // The conformance DUT's: stopped by signal, so --stats-period keeps it running without a terminal.
+  assert.deepEqual(testpmdArgv({ socket: '/d/vhost.sock', wire: 'd0', queues: 1, filePrefix: 'p', logFile: '/d/l', memMiB: 256, control: 'signal', extraArgs: ['--total-num-mbufs=16384'] }).slice(-7), [
+    '--forward-mode=io', '--auto-start', '--rxq=1', '--txq=1', '--stats-period', '10', '--total-num-mbufs=16384',
   ]);
 });
 

@@ -2,7 +2,8 @@
 // this machine (fixture), and variations of them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { availabilityOf, backendNames, getBackend } from '../../../harness/backends/registry.ts';
+import { backendNames, getBackend } from '../../../harness/backends/registry.ts';
+import type { BackendName } from '../../../harness/config/schema.ts';
 import { UsageError } from '../../../harness/core/errors.ts';
 import type { HostCapabilities } from '../../../harness/doctor/capabilities.ts';
 import { hostCapabilities } from './fixtures.ts';
@@ -10,7 +11,7 @@ import { hostCapabilities } from './fixtures.ts';
 const HERE = hostCapabilities();
 
 test('this machine: copy, macvtap and vhost-user run; vhost backends do not, for /dev/vhost-net', () => {
-  const a = availabilityOf(['copy', 'macvtap', 'vhost-user', 'vhost', 'macvtap-vhost', 'vhost-raw'], HERE);
+  const a = new Map((['copy', 'macvtap', 'vhost-user', 'vhost', 'macvtap-vhost', 'vhost-raw'] as const).map((n) => [n, getBackend(n).availability(HERE)]));
   for (const n of ['copy', 'macvtap', 'vhost-user'] as const) assert.equal(a.get(n)!.runnable, true, `${n}: ${a.get(n)!.reason}`);
   for (const n of ['vhost', 'macvtap-vhost', 'vhost-raw'] as const) {
     const v = a.get(n)!;
@@ -43,7 +44,15 @@ test('each missing requirement is named with its evidence and fix', () => {
   assert.match(getBackend('vhost').availability(unusable).reason, /^\/dev\/vhost-net unusable/);
 });
 
-test('registry: every implemented backend; unknown ones are usage errors', () => {
-  assert.deepEqual(backendNames().sort(), ['copy', 'macvtap', 'macvtap-vhost', 'vhost', 'vhost-raw', 'vhost-user']);
-  assert.throws(() => getBackend('aio-tap'), (e: unknown) => e instanceof UsageError && /aio-tap/.test(e.message));
+test('this machine under TCG: a runnable reason lists what it has and says how guests run', () => {
+  const copy = getBackend('copy').availability(HERE);
+  assert.equal(copy.runnable, true, copy.reason);
+  assert.match(copy.reason, /^all 7 requirements met \(tap \(\/dev\/net\/tun\), bridge, root, .*\); guests run under TCG \(KVM not usable\)$/);
+  assert.deepEqual(getBackend('vhost').availability(HERE).requires?.slice(0, 2), ['vhost-net (/dev/vhost-net)', 'tap (/dev/net/tun)']);
+});
+
+test('registry: the built-in backends; unknown ones are usage errors', () => {
+  const names = backendNames();
+  for (const n of ['copy', 'macvtap', 'macvtap-vhost', 'vhost', 'vhost-raw', 'vhost-user'] as const) assert.ok(names.includes(n), n);
+  assert.throws(() => getBackend('no-such' as BackendName), (e: unknown) => e instanceof UsageError && /no-such/.test(e.message));
 });
