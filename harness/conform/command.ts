@@ -129,7 +129,7 @@ export async function runConform(plan: ConformPlan, io: ConformIo): Promise<{ ex
       const c = counts(result.records);
       const musts = mustFailures(result.records);
       const wall = Math.round(performance.now() - t0);
-      w.manifest.config = { ...(w.manifest.config as object), durationMs: result.durationMs, wallMs: wall, startMs, restarts: result.restarts + dut.restarts, counts: c };
+      w.manifest.config = { ...(w.manifest.config as object), durationMs: result.durationMs, wallMs: wall, startMs, restarts: result.restarts, counts: c };
       if (dut.commandLine) w.manifest.commandLines = { [name]: dut.commandLine };
       for (const l of dut.logs?.() ?? []) fs.writeFileSync(w.logPath(l.name), l.text);
       w.finish('complete');

@@ -18,6 +18,7 @@ export const BASE_PACKAGES: readonly DebianPackage[] = [
   { name: 'ethtool', why: 'NIC driver, offload and channel reports' },
   { name: 'iproute2', why: 'namespaces, veth, tap, macvtap: ip' },
   { name: 'liburing2', why: 'io_uring for the AIO vhost-user backends' },
+  { name: 'lz4', why: 'unpacks the Debian guest kernel so QEMU boots it directly (PVH), faster than the bzImage' },
 ];
 
 /** Optional groups: `--with NAME`. `--tests` selects every group the test suite needs. */

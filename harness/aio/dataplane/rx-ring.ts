@@ -6,6 +6,14 @@
 // returns the buffers the packet filled — consecutively, all but the last full — and keeps the
 // rest for the next read.
 //
+// A tap silently truncates a packet longer than the read and returns what it copied, so every read
+// ends with device-owned bytes past the guest buffers: a packet that reaches them did not fit.
+// Normally that is one byte (a packet longer than the largest the tap can send is dropped). When
+// the guest is short of buffers (MRG_RXBUF only) the device may post one short read, alone; its
+// device-owned tail is a bounce buffer big enough for the rest of any packet, and a packet that
+// spills into it waits there until the driver posts more buffers, is copied into them, and is
+// delivered whole. So running low on buffers delays packets instead of losing them.
+//
 // Buffers the device took from the ring but has not returned wait in `pool`, in the order they
 // were taken. When the ring stops (GET_VRING_BASE), the ones taken last are given back to the ring
 // (unpop), so no buffer is lost; any others are returned with used len 0 (the driver drops them
@@ -13,7 +21,7 @@
 import { broken, type Broken } from '../../virtio/device/broken.ts';
 import type { DescChain } from '../../virtio/device/chain.ts';
 import type { DeviceQueue } from '../../virtio/device/queue.ts';
-import { arena } from '../../sys/libc.ts';
+import { arena, type Arena } from '../../sys/libc.ts';
 import { ERRNO, type PairEnv } from './env.ts';
 import { IOV_MAX, IovecArray } from './iov.ts';
 import { HDR_LEN, fixRxHeader } from './net-hdr.ts';
@@ -32,8 +40,21 @@ interface RxBuf {
 interface ReadSlot {
   bufs: RxBuf[];
   iov: IovecArray;
-  /** Writable bytes behind the iovecs. */
+  /** Writable guest bytes behind the iovecs. */
   cap: number;
+  /** Bytes of the bounce buffer behind them (a short read), 0 otherwise. */
+  spillCap: number;
+}
+
+/** A packet that filled a short read's buffers and the rest of which waits in the bounce buffer. */
+interface Spilled {
+  bufs: RxBuf[];
+  /** Bytes of the packet in the bounce buffer, and how many of them are placed already. */
+  spill: number;
+  placed: number;
+  extra: RxBuf[];
+  extraLens: number[];
+  total: number;
 }
 
 export interface RxSizes {
@@ -67,20 +88,18 @@ export class RxRing {
   private tapGen = 0;
   private stopping = false;
   private pushed = false;
+  private spilled: Spilled | undefined;
   private readonly lens: number[] = [];
   private readonly hdrScratch = new Uint8Array(HDR_LEN);
-  /**
-   * One device-owned byte after every read's guest buffers: a tap silently truncates a packet
-   * that does not fit and returns the bytes it copied, so a read that reaches this byte means
-   * the packet was longer than the buffers (it is dropped, never delivered cut).
-   */
+  /** The one-byte tail of full-size reads (see the file comment). */
   private readonly overflow = arena(8);
+  private bounce: Arena | undefined;
 
   constructor(
     private readonly env: PairEnv,
     depth: number,
   ) {
-    this.reads = Array.from({ length: depth }, () => ({ bufs: [], iov: new IovecArray(IOV_MAX), cap: 0 }));
+    this.reads = Array.from({ length: depth }, () => ({ bufs: [], iov: new IovecArray(IOV_MAX), cap: 0, spillCap: 0 }));
     for (let i = depth - 1; i >= 0; i--) this.freeReads.push(i);
   }
 
@@ -96,6 +115,7 @@ export class RxRing {
     this.stopping = false;
     this.starved = false;
     this.tapReadable = true;
+    if (mrg && (!this.bounce || this.bounce.bytes.length < this.need)) this.bounce = arena(this.need + 1);
   }
 
   arm(): void {
@@ -133,9 +153,11 @@ export class RxRing {
   /** Post reads until every read slot is busy or the guest's buffers run out. */
   fill(): void {
     if (!this.active()) return;
+    if (this.starved) return;
+    // A spilled packet goes first; nothing else is read until it is delivered (packet order).
+    if (this.spilled && !this.placeSpill()) return;
     const engine = this.env.engine;
     if (!engine.asyncReads && !this.tapReadable) return this.waitForTap();
-    if (this.starved) return;
     let posted = 0;
     while (this.freeReads.length > 0 && engine.room() > 0) {
       const i = this.freeReads[this.freeReads.length - 1]!;
@@ -148,23 +170,30 @@ export class RxRing {
         this.env.stats[STAT.readsPosted]++;
         this.inFlight++;
         posted++;
+        if (slot.spillCap > 0) break; // a short read is posted alone
         continue;
       }
-      // Out of buffers. While a read is pending its completion brings the loop back here, and
-      // the ring is looked at again then: no kick needed (each one costs the guest an exit).
-      // With nothing pending, ask for a kick, and look again in case the driver added buffers
-      // before it saw the request (§2.7.10).
-      if (this.inFlight > 0) {
-        this.starved = true;
-        return;
-      }
-      if (this.q!.enableKicks()) continue;
-      if (this.q!.broken) return this.fail(this.q!.broken);
-      this.starved = true;
-      this.env.stats[STAT.rxNoBuffers]++;
-      return;
+      if (this.outOfBuffers()) return;
     }
     if (posted > 0) this.q!.disableKicks();
+  }
+
+  /**
+   * No buffers for another read. While a read is pending its completion brings the loop back, and
+   * the ring is looked at again then: no kick needed (each one costs the guest an exit). With
+   * nothing pending, ask for a kick, and look again in case the driver added buffers before it saw
+   * the request (§2.7.10). Returns true when the caller should stop.
+   */
+  private outOfBuffers(): boolean {
+    const q = this.q!;
+    if (this.inFlight === 0 && q.enableKicks()) return false;
+    if (q.broken) {
+      this.fail(q.broken);
+      return true;
+    }
+    this.starved = true;
+    this.env.stats[STAT.rxNoBuffers]++;
+    return true;
   }
 
   /** Gather buffers for one read: 'post' it, 'wait' for more buffers, or the ring 'broken'. */
@@ -172,17 +201,13 @@ export class RxRing {
     const mem = this.env.mem!;
     slot.iov.reset();
     slot.cap = 0;
+    slot.spillCap = 0;
     while (slot.cap < this.need) {
-      const b = this.pool.shift() ?? this.popOne();
+      const b = this.takeBuffer();
       if (b === undefined) break;
       if (b === null) return this.giveBack(slot, 'broken');
       const wl = b.chain.writable;
-      if (wl.totalLen < HDR_LEN) {
-        if (this.mrg) {
-          this.pool.unshift(b);
-          this.fail(broken('device-buffer', '5.1.6.3.1', `receive buffer (id ${b.chain.id}) has ${wl.totalLen} device-writable bytes; with MRG_RXBUF each buffer must hold the ${HDR_LEN}-byte header`));
-          return this.giveBack(slot, 'broken');
-        }
+      if (wl.totalLen < HDR_LEN && !this.mrg) {
         // Cannot hold even the header: hand it back empty rather than retry it forever.
         this.returnNow(b, 0);
         continue;
@@ -197,15 +222,29 @@ export class RxRing {
       if (!this.mrg) break;
     }
     if (slot.bufs.length === 0) return 'wait';
-    // Short of a full packet's worth: post it only if no other read is pending and it holds at
-    // least a minimum frame, so the device makes progress with few buffers but does not trade
-    // big packets for truncation under load.
-    if (slot.cap < this.need && (this.inFlight > 0 || slot.cap < MIN_READ)) return this.giveBack(slot, 'wait');
-    slot.iov.push(Number(this.overflow.addr), 1);
+    if (slot.cap >= this.need) {
+      slot.iov.push(Number(this.overflow.addr), 1);
+      return 'post';
+    }
+    // Short of a full packet's worth: posted only when no other read is pending, with the bounce
+    // buffer behind it for whatever does not fit (see the file comment).
+    if (this.inFlight > 0 || slot.cap < MIN_READ) return this.giveBack(slot, 'wait');
+    slot.spillCap = this.need - slot.cap;
+    slot.iov.push(Number(this.bounce!.addr), slot.spillCap + 1);
     return 'post';
   }
 
-  /** The next chain from the ring: a buffer, undefined when empty, null when the ring broke. */
+  /** The oldest held buffer, else the next chain from the ring: undefined when empty, null when broken. */
+  private takeBuffer(): RxBuf | undefined | null {
+    const b = this.pool.shift() ?? this.popOne();
+    if (b && this.mrg && b.chain.writable.totalLen < HDR_LEN) {
+      this.pool.unshift(b);
+      this.fail(broken('device-buffer', '5.1.6.3.1', `receive buffer (id ${b.chain.id}) has ${b.chain.writable.totalLen} device-writable bytes; with MRG_RXBUF each buffer must hold the ${HDR_LEN}-byte header`));
+      return null;
+    }
+    return b;
+  }
+
   private popOne(): RxBuf | undefined | null {
     const q = this.q!;
     const b = this.spare.pop() ?? { chain: q.newChain(), seq: 0 };
@@ -234,11 +273,13 @@ export class RxRing {
     this.freeReads.push(i);
     this.starved = false; // buffers come back to the pool or were used: worth another look
     // A ring disabled meanwhile gets nothing more (vhost-user ring states): the packet is dropped.
-    if (res < HDR_LEN || res > slot.cap || !this.q || this.broken || !this.enabled) {
-      this.readFailed(res, slot.cap);
+    const live = this.q !== null && !this.broken && this.enabled;
+    if (!live || res < HDR_LEN || res > slot.cap + slot.spillCap) {
+      this.readFailed(res, slot.cap + slot.spillCap);
       this.giveBack(slot, undefined);
       return;
     }
+    if (res > slot.cap) return this.startSpill(slot, res);
     this.deliver(slot, res);
   }
 
@@ -247,6 +288,7 @@ export class RxRing {
     if (res === -ERRNO.EAGAIN) this.tapReadable = false;
     else if (res === -ERRNO.ECANCELED) return;
     else if (res > cap) s[STAT.rxTruncated]++;
+    else if (res >= HDR_LEN) s[STAT.rxDropped]++; // a whole packet for a ring disabled or broken meanwhile
     else if (s[STAT.rxErrors]++ < 5) this.env.log(`rx: tap read returned ${res}`);
   }
 
@@ -261,7 +303,7 @@ export class RxRing {
       left -= use;
     }
     if (this.fixHeader(bufs[0]!.chain, k) !== 'ok') {
-      if (this.env.stats[STAT.rxErrors]++ < 5) this.env.log('rx: dropped a packet whose header the driver did not negotiate');
+      this.dropBadHeader();
       this.giveBack(slot, undefined);
       return;
     }
@@ -272,9 +314,58 @@ export class RxRing {
     }
     slot.bufs = bufs.slice(k);
     this.giveBack(slot, undefined);
+    this.delivered(res);
+  }
+
+  private delivered(res: number): void {
     this.pushed = true;
     this.env.stats[STAT.rxPackets]++;
     this.env.stats[STAT.rxBytes] += res - HDR_LEN;
+  }
+
+  private dropBadHeader(): void {
+    if (this.env.stats[STAT.rxErrors]++ < 5) this.env.log('rx: dropped a packet whose header the driver did not negotiate');
+  }
+
+  /** The packet filled the short read's buffers; the rest is in the bounce buffer. */
+  private startSpill(slot: ReadSlot, res: number): void {
+    this.spilled = { bufs: slot.bufs, spill: res - slot.cap, placed: 0, extra: [], extraLens: [], total: res };
+    slot.bufs = [];
+    this.giveBack(slot, undefined);
+    this.env.stats[STAT.rxSpilled]++;
+    this.placeSpill();
+  }
+
+  /** Copy what waits in the bounce buffer into further buffers; deliver once it all fits. */
+  private placeSpill(): boolean {
+    const s = this.spilled!;
+    while (s.placed < s.spill) {
+      const b = this.takeBuffer();
+      if (b === null) return false;
+      if (b === undefined) {
+        this.outOfBuffers();
+        return false;
+      }
+      const wl = b.chain.writable;
+      const n = Math.min(wl.totalLen, s.spill - s.placed);
+      wl.scatter(this.bounce!.bytes, 0, s.placed, s.placed + n);
+      s.extra.push(b);
+      s.extraLens.push(n);
+      s.placed += n;
+    }
+    this.spilled = undefined;
+    const all = [...s.bufs, ...s.extra];
+    if (this.fixHeader(all[0]!.chain, all.length) !== 'ok') {
+      this.dropBadHeader();
+      this.pool = merge(all.sort((a, b) => a.seq - b.seq), this.pool);
+      return true;
+    }
+    const q = this.q!;
+    s.bufs.forEach((b) => q.push(b.chain, b.chain.writable.totalLen));
+    s.extra.forEach((b, j) => q.push(b.chain, s.extraLens[j]!));
+    for (const b of all) this.spare.push(b);
+    this.delivered(s.total);
+    return true;
   }
 
   /** num_buffers and flags, in place when the header is contiguous, through a copy otherwise. */
@@ -309,12 +400,20 @@ export class RxRing {
 
   /** Stop reading (ring disabled or stopping): cancel the reads; their buffers come back. */
   cancelReads(): void {
-    for (let i = 0; i < this.reads.length; i++) {
-      if (this.reads[i]!.bufs.length > 0 && !this.freeReads.includes(i)) this.env.engine.cancel(tag(KIND.READ, 0, i));
-    }
+    const free = new Set(this.freeReads);
+    for (let i = 0; i < this.reads.length; i++) if (!free.has(i)) this.env.engine.cancel(tag(KIND.READ, 0, i));
     if (this.tapWaitPosted) this.env.engine.cancel(tag(KIND.TAP_READY, this.tapGen));
     this.tapWaitPosted = false;
     this.tapGen = (this.tapGen + 1) & 0xff;
+    this.dropSpill();
+  }
+
+  /** A spilled packet that can no longer be delivered: its buffers go back to the pool. */
+  private dropSpill(): void {
+    const s = this.spilled;
+    if (!s) return;
+    this.spilled = undefined;
+    this.pool = merge([...s.bufs, ...s.extra].sort((a, b) => a.seq - b.seq), this.pool);
   }
 
   setEnabled(on: boolean): void {
@@ -337,6 +436,7 @@ export class RxRing {
   /** After beginStop() and idle(): give every held buffer back, flush, return where the ring stopped. */
   finishStop(): number {
     const q = this.q!;
+    this.dropSpill();
     const held = this.pool.sort((a, b) => b.seq - a.seq);
     for (const b of held) {
       if (b.seq === this.popSeq - 1 && !q.broken) {

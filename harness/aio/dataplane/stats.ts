@@ -8,6 +8,10 @@ export const STAT_NAMES = [
   'txBytes',
   /** A packet longer than the buffers of the read it landed in (dropped). */
   'rxTruncated',
+  /** Packets that arrived while their ring was disabled or broken (dropped). */
+  'rxDropped',
+  /** Packets that overflowed a short read into the bounce buffer and were delivered later. */
+  'rxSpilled',
   'rxErrors',
   'txErrors',
   /** TX frames refused before the tap: a header with a GSO type that was not negotiated. */
