@@ -43,9 +43,13 @@ function tail(file: string, lines = 8): string {
   }
 }
 
-/** The command line (pure; unit tests pin it). */
-export function aioCommand(o: AioLaunch): string[] {
-  return [process.execPath, '--import', 'tsx', path.join(PROJECT_ROOT, 'harness', 'cli', 'main.ts'), ...aioArgv(o)];
+/**
+ * The command line (pure; unit tests pin it). VNETBENCH_AIO_NODE_ARGS adds node options for
+ * profiling the device (`--cpu-prof --cpu-prof-dir=DIR`, as `npm run bench:aio -- --cpu-prof` does).
+ */
+export function aioCommand(o: AioLaunch, nodeArgs = process.env.VNETBENCH_AIO_NODE_ARGS): string[] {
+  const extra = nodeArgs ? nodeArgs.split(' ').filter(Boolean) : [];
+  return [process.execPath, ...extra, '--import', 'tsx', path.join(PROJECT_ROOT, 'harness', 'cli', 'main.ts'), ...aioArgv(o)];
 }
 
 /** `inNs` wraps the command to run in the tap's namespace (HostTopology.inGuestNs, `ip netns exec`). */

@@ -3,6 +3,7 @@
 import { CapabilityError } from '../core/errors.ts';
 import type { Ledger } from '../core/ledger.ts';
 import { ioUringAvailable } from '../sys/uring.ts';
+import { linuxAioAvailable } from '../sys/aio.ts';
 import type { AioOptions } from './options.ts';
 import { openMacvtapPort, openTapPort, type TapPort } from './port.ts';
 import { AioServer } from './server.ts';
@@ -10,10 +11,12 @@ import { featureNames } from '../virtio/features.ts';
 import { STAT_NAMES, type StatName } from './dataplane/stats.ts';
 
 function checkEngine(o: AioOptions): void {
-  if (o.engine === 'io_uring') {
-    const r = ioUringAvailable();
-    if (!r.ok) throw new CapabilityError(`--engine io_uring: ${r.reason}`, 'use --engine linux-aio, or allow io_uring (sysctl kernel.io_uring_disabled=0)');
-  }
+  const r = o.engine === 'io_uring' ? ioUringAvailable() : linuxAioAvailable();
+  if (r.ok) return;
+  throw new CapabilityError(
+    `--engine ${o.engine}: ${r.reason}`,
+    o.engine === 'io_uring' ? 'use --engine linux-aio, or allow io_uring (sysctl kernel.io_uring_disabled=0, liburing2)' : 'use --engine io_uring, or install libaio1 and check fs.aio-max-nr',
+  );
 }
 
 function openPort(o: AioOptions): TapPort {

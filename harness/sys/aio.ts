@@ -236,3 +236,13 @@ export class AioContext {
     return s.length;
   }
 }
+
+/** Whether a Linux AIO context can be created here (libaio loads, io_setup works). */
+export function linuxAioAvailable(): { ok: true } | { ok: false; reason: string } {
+  try {
+    AioContext.open(4).close();
+    return { ok: true };
+  } catch (e) {
+    return { ok: false, reason: (e as Error).message };
+  }
+}

@@ -122,7 +122,7 @@ export class AioVhostDevice {
         try {
           return await h(m);
         } catch (e) {
-          this.setup.log(`refused ${name}: ${(e as Error).message}`);
+          this.setup.log(`refused: ${(e as Error).message}`);
           throw e;
         } finally {
           // fds a handler did not take are closed, whatever happened.

@@ -137,3 +137,24 @@ test('with STATUS negotiated, rings stay idle until DRIVER_OK (F4)', { skip }, a
     await dev.close();
   }
 });
+
+test('SET_MEM_TABLE while the rings run: the data plane remaps and carries on where it was', { skip }, async () => {
+  const dev = await startDevice({ engine: 'io_uring' });
+  try {
+    const d = await connectDriver(dev.socket, { features: featureSet(F.F_VERSION_1, F.NET_F_MRG_RXBUF, F.F_EVENT_IDX) });
+    postRx(d, 16, 2048);
+    sendFrame(d, testFrame(0xd701, 90), 1);
+    for (;;) if (frameNonce(await dev.wire.recv(5000)) === 0xd701) break;
+    await d.session.setMemTable(d.mem.memory); // a new table (same memfd): a running device must accept it
+    sendFrame(d, testFrame(0xd702, 90), 2);
+    for (;;) if (frameNonce(await dev.wire.recv(5000)) === 0xd702) break;
+    dev.wire.send(inbound(0xd703));
+    const got = await waitUsed(d.rx[0]!, 1);
+    assert.equal(got.length, 1, 'RX works after the remap');
+    assert.equal((await waitUsed(d.tx[0]!, 2)).length, 2, 'both TX buffers returned, across the remap');
+    assert.equal(await d.session.getVringBase(1), 2);
+    await d.close();
+  } finally {
+    await dev.close();
+  }
+});
