@@ -87,6 +87,7 @@ export async function runBackend(ctx: BackendRunContext, plan: BackendPlan, cell
         writer.manifest.versions.guestKernel ??= ctx.image.kernelRelease;
         writer.saveManifest();
         progress.log(`${plan.backend}: guest ready in ${guest.bootToReadyS.toFixed(2)} s`);
+        if (ctx.config.queues > 1) await enableGuestQueues(guest, ctx.config.queues, progress);
         const sides: Sides = { guest: agentSide(guest.agent), peer: hostSide('peer', (a) => topo.inPeerNs(a), ledger) };
         let offloads: string | undefined;
         for (const cell of cells) {
@@ -110,6 +111,13 @@ export async function runBackend(ctx: BackendRunContext, plan: BackendPlan, cell
     writer.record({ type: 'error', backend: plan.backend, message });
     progress.log(`error on ${plan.backend}: ${message}`);
   }
+}
+
+/** Multiqueue: the guest driver starts with one queue pair; `ethtool -L` enables the rest. */
+async function enableGuestQueues(guest: RunningGuest, queues: number, progress: Progress): Promise<void> {
+  const r = await guest.agent.exec(['ethtool', '-L', guest.nic, 'combined', String(queues)], { timeoutMs: 15_000 });
+  if (r.code !== 0) throw new Error(`enabling ${queues} queue pairs in the guest failed: ${r.stderr.trim() || `exit ${r.code}`}`);
+  progress.log(`  guest ${guest.nic}: ${queues} queue pairs enabled`);
 }
 
 /**
