@@ -3,27 +3,11 @@
 // descriptor's flags last (§2.8.21.1); used descriptors are read at the device's expected position
 // and skipped by the list length of the Buffer ID they name (§2.8.6). Like the split lane it keeps
 // what it cannot account for as anomalies instead of stopping.
-import {
-  VIRTQ_DESC_F_AVAIL,
-  VIRTQ_DESC_F_INDIRECT,
-  VIRTQ_DESC_F_NEXT,
-  VIRTQ_DESC_F_USED,
-  VIRTQ_DESC_F_WRITE,
-} from '../virtio/layout.ts';
+import { VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE, packedAvailFlags, packedIsUsed } from '../virtio/layout.ts';
 import { writePackedTable, type RawPackedRing } from '../virtio/driver/raw.ts';
 import type { GuestArena } from '../virtio/driver/index.ts';
 import type { AddOptions, Elem, UsedEntry } from './split-lane.ts';
-import { sleep } from './wait.ts';
-
-/** AVAIL/USED bits that make a descriptor available under driver wrap counter w (§2.8.1). */
-export function availBits(w: number): number {
-  return w ? VIRTQ_DESC_F_AVAIL : VIRTQ_DESC_F_USED;
-}
-
-/** Whether flags mark a used descriptor for used wrap counter w (AVAIL = USED = w). */
-export function isUsed(flags: number, w: number): boolean {
-  return ((flags >> 7) & 1) === w && ((flags >> 15) & 1) === w;
-}
+import { pollFor, pollUsed } from './used-wait.ts';
 
 export interface PackedAddOptions extends AddOptions {
   /** Buffer ID to use (default: the lowest free one). */
@@ -113,7 +97,7 @@ export class PackedLane {
     if (list.length > this.freeSlots) throw new RangeError(`packed lane: ${list.length} ring slots wanted, ${this.freeSlots} free`);
     let first: Held = { pos: this.pos, flags: 0 };
     list.forEach((e, j) => {
-      const flags = availBits(this.wrap) | (e.write ? VIRTQ_DESC_F_WRITE : 0) | (j < list.length - 1 ? VIRTQ_DESC_F_NEXT : 0) | (e.flags ?? 0);
+      const flags = packedAvailFlags(this.wrap) | (e.write ? VIRTQ_DESC_F_WRITE : 0) | (j < list.length - 1 ? VIRTQ_DESC_F_NEXT : 0) | (e.flags ?? 0);
       const descId = j < list.length - 1 && opts.leadingIds !== undefined ? opts.leadingIds : id;
       this.raw.writeBody(this.pos, { addr: e.addr, len: e.len, id: descId });
       if (j === 0) first = { pos: this.pos, flags };
@@ -138,7 +122,7 @@ export class PackedLane {
     const out: UsedEntry[] = [];
     for (let guard = 0; guard < this.size; guard++) {
       const d = this.raw.readDesc(this.usedPos);
-      if (!isUsed(d.flags, this.usedWrap)) break;
+      if (!packedIsUsed(d.flags, this.usedWrap)) break;
       const entry: UsedEntry = { id: d.id, len: d.len, slot: this.usedPos, flags: d.flags };
       out.push(entry);
       let skip = this.inflight.get(d.id);
@@ -159,24 +143,11 @@ export class PackedLane {
   }
 
   /** Wait until a used descriptor names `id` (or ms passed). */
-  async waitFor(id: number, ms: number): Promise<UsedEntry | undefined> {
-    const deadline = Date.now() + ms;
-    const from = this.returned.length;
-    for (;;) {
-      this.takeUsed();
-      const hit = this.returned.slice(from).find((e) => e.id === id);
-      if (hit || Date.now() >= deadline) return hit;
-      await sleep(1);
-    }
+  waitFor(id: number, ms: number): Promise<UsedEntry | undefined> {
+    return pollFor(this, id, ms);
   }
 
-  async waitUsed(n: number, ms: number): Promise<UsedEntry[]> {
-    const out: UsedEntry[] = [];
-    const deadline = Date.now() + ms;
-    for (;;) {
-      out.push(...this.takeUsed());
-      if (out.length >= n || Date.now() >= deadline) return out;
-      await sleep(1);
-    }
+  waitUsed(n: number, ms: number): Promise<UsedEntry[]> {
+    return pollUsed(this, n, ms);
   }
 }

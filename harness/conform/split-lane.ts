@@ -6,7 +6,7 @@
 import { VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE } from '../virtio/layout.ts';
 import { writeSplitTable, type RawSplitRing, type SplitDesc } from '../virtio/driver/raw.ts';
 import type { GuestArena } from '../virtio/driver/index.ts';
-import { sleep } from './wait.ts';
+import { pollFor, pollUsed } from './used-wait.ts';
 
 /** One buffer element: guest-physical address and length; `write` marks it device-writable. */
 export interface Elem {
@@ -194,25 +194,12 @@ export class SplitLane {
   }
 
   /** Wait until at least n new used entries arrived (or ms passed); returns those that did. */
-  async waitUsed(n: number, ms: number): Promise<UsedEntry[]> {
-    const out: UsedEntry[] = [];
-    const deadline = Date.now() + ms;
-    for (;;) {
-      out.push(...this.takeUsed());
-      if (out.length >= n || Date.now() >= deadline) return out;
-      await sleep(1);
-    }
+  waitUsed(n: number, ms: number): Promise<UsedEntry[]> {
+    return pollUsed(this, n, ms);
   }
 
   /** Wait until a used entry names `id` (or ms passed). */
-  async waitFor(id: number, ms: number): Promise<UsedEntry | undefined> {
-    const deadline = Date.now() + ms;
-    const from = this.returned.length;
-    for (;;) {
-      this.takeUsed();
-      const hit = this.returned.slice(from).find((e) => e.id === id);
-      if (hit || Date.now() >= deadline) return hit;
-      await sleep(1);
-    }
+  waitFor(id: number, ms: number): Promise<UsedEntry | undefined> {
+    return pollFor(this, id, ms);
   }
 }

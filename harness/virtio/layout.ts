@@ -86,3 +86,33 @@ export const EVENT_WRAP_SHIFT = 15;
 
 /** Largest queue for either format (§2.7: split ≤ 32768, power of 2; §2.8: packed ≤ 2^15). */
 export const MAX_QUEUE_SIZE = 32768;
+
+// ---- Packed ring flag helpers shared by the device, the driver and the conformance lanes (§2.8.1) ----
+
+/** AVAIL and USED together: the pair a wrap counter sets or clears at once. */
+export const VIRTQ_DESC_F_AVAIL_USED = VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED;
+
+/** AVAIL/USED bits that make a descriptor available under driver wrap counter w (AVAIL = w, USED = !w). */
+export function packedAvailFlags(wrap: number): number {
+  return wrap ? VIRTQ_DESC_F_AVAIL : VIRTQ_DESC_F_USED;
+}
+
+/** AVAIL/USED bits of a used descriptor under device wrap counter w (AVAIL = USED = w). */
+export function packedUsedFlags(wrap: number): number {
+  return wrap ? VIRTQ_DESC_F_AVAIL_USED : 0;
+}
+
+/** Whether flags mark an available descriptor for wrap counter w (0 or 1): AVAIL = w and USED ≠ w. */
+export function packedIsAvail(flags: number, wrap: number): boolean {
+  return ((flags & VIRTQ_DESC_F_AVAIL) !== 0 ? 1 : 0) === wrap && ((flags & VIRTQ_DESC_F_USED) !== 0 ? 1 : 0) !== wrap;
+}
+
+/** Whether flags mark a used descriptor for wrap counter w (0 or 1): AVAIL = USED = w. */
+export function packedIsUsed(flags: number, wrap: number): boolean {
+  return ((flags >> 7) & 1) === wrap && ((flags >> 15) & 1) === wrap;
+}
+
+/** A ring position and wrap counter in one 16-bit word: event off_wrap, vhost-user base (§2.8.14). */
+export function packedOffWrap(pos: number, wrap: number): number {
+  return pos | (wrap << EVENT_WRAP_SHIFT);
+}

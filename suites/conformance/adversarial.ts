@@ -54,6 +54,8 @@ interface Build {
   guard: MemoryGuard;
   /** Device-writable memory: the device may write here. */
   writable(gpa: number, len: number): void;
+  /** Fresh guest memory of `len` bytes, marked device-writable. */
+  writableBuffer(len: number): number;
   /** Device-readable buffers: given to the device, so a write there is S1's finding, not this one's. */
   given(gpa: number, len: number): void;
   txTable: number;
@@ -96,6 +98,11 @@ async function adversarial(ctx: CheckContext, features: bigint, build: (b: Build
     rig,
     guard,
     writable: (gpa, len) => guard.allow(gpa, len),
+    writableBuffer: (len) => {
+      const at = rig.buffer(len);
+      guard.allow(at, len);
+      return at;
+    },
     given: (gpa, len) => guard.allow(gpa, len),
     txTable: rig.queues[1].layout.desc,
     rxTable: rig.queues[0].layout.desc,
@@ -131,198 +138,160 @@ async function adversarial(ctx: CheckContext, features: bigint, build: (b: Build
   return pass(`survived: ${s.what} → ${observed}; nothing written outside its buffers; ${health.detail}`);
 }
 
-const A1: Check = {
-  id: 'A1',
-  owns: ['ids', 'idx'],
-  group: 'A',
-  section: '2.7.5.3.1 (loops forbidden)',
-  level: 'MUST',
-  title: 'Descriptor loop: no crash, hang or stray write',
-  needs: {},
-  async run(ctx) {
-    return adversarial(ctx, V1, (b) => {
-      const { rig, txTable, rxTable, writable } = b;
-      const p = txParts(b);
-      rawDesc(rig, txTable, 0, BigInt(p.hdr.addr), p.hdr.len, NEXT, 1);
-      rawDesc(rig, txTable, 1, BigInt(p.frame.addr), p.frame.len, NEXT, 2);
-      rawDesc(rig, txTable, 2, BigInt(p.frame.addr), 16, NEXT, 0); // back to the head
-      rawDesc(rig, txTable, 5, BigInt(p.frame.addr), 8, NEXT, 5); // a descriptor pointing at itself
-      const r1 = rig.buffer(1024);
-      const r2 = rig.buffer(1024);
-      writable(r1, 1024);
-      writable(r2, 1024);
-      rawDesc(rig, rxTable, 3, BigInt(r1), 1024, WRITE | NEXT, 4);
-      rawDesc(rig, rxTable, 4, BigInt(r2), 1024, WRITE | NEXT, 3);
-      return { what: 'TX chains 0→1→2→0 and 5→5, RX chain 3→4→3 (1 KiB writable buffers), 2 frames injected', tx: [0, 5], rx: [3], inject: 2 };
-    });
-  },
-};
+interface AdversarialSpec {
+  id: string;
+  section: string;
+  title: string;
+  /** A feature the stimulus needs beyond VERSION_1 (negotiated, and required of the device). */
+  feature?: number;
+}
 
-const A2: Check = {
-  id: 'A2',
-  owns: ['ids', 'idx'],
-  group: 'A',
-  section: '2.7.5.3.1 (chain ≤ queue size)',
-  level: 'MUST',
-  title: 'Chain longer than the ring (indirect table of 2×size+1): no crash, hang or stray write',
-  needs: { features: [F.F_INDIRECT_DESC] },
-  async run(ctx) {
-    return adversarial(ctx, v1(F.F_INDIRECT_DESC), (b) => {
-      const { rig, txTable, rxTable, writable } = b;
-      const n = 2 * RING + 1;
-      const frame = outFrame(nonce(), 2 * n + 20);
-      const all = new Uint8Array(HDR + frame.length);
-      all.set(frame, HDR);
-      const data = rig.buffer(all.length);
-      rig.bytes(data, all.length).set(all);
-      b.given(data, all.length);
-      const t = table(rig, n);
-      const per = Math.floor(all.length / n);
-      for (let i = 0; i < n; i++) rawDesc(rig, t, i, BigInt(data + i * per), i === n - 1 ? all.length - per * i : per, i < n - 1 ? NEXT : 0, i + 1);
-      rawDesc(rig, txTable, 0, BigInt(t), n * 16, INDIRECT);
-      const rt = table(rig, n);
-      for (let i = 0; i < n; i++) {
-        const buf = rig.buffer(64);
-        writable(buf, 64);
-        rawDesc(rig, rt, i, BigInt(buf), 64, WRITE | (i < n - 1 ? NEXT : 0), i + 1);
-      }
-      rawDesc(rig, rxTable, 0, BigInt(rt), n * 16, INDIRECT);
-      return { what: `TX and RX indirect tables of ${n} descriptors on rings of ${RING}, 2 frames injected`, tx: [0], rx: [0], inject: 2 };
-    });
-  },
-};
+/** Every adversarial check is a MUST the device survives, and owns both ring anomalies. */
+function adversarialCheck(spec: AdversarialSpec, build: (b: Build) => Stimulus): Check {
+  const { id, section, title, feature } = spec;
+  const features = feature === undefined ? V1 : v1(feature);
+  return {
+    id,
+    owns: ['ids', 'idx'],
+    group: 'A',
+    section,
+    level: 'MUST',
+    title,
+    needs: feature === undefined ? {} : { features: [feature] },
+    run: (ctx) => adversarial(ctx, features, build),
+  };
+}
 
-const A3: Check = {
-  id: 'A3',
-  owns: ['ids', 'idx'],
-  group: 'A',
-  section: '2.7.5 (addresses in guest memory)',
-  level: 'MUST',
-  title: 'Buffer addresses outside the memory table: no crash, hang or stray write',
-  needs: {},
-  async run(ctx) {
-    return adversarial(ctx, V1, (b) => {
-      const { rig, txTable, rxTable, writable, memEnd } = b;
-      const p = txParts(b);
-      rawDesc(rig, txTable, 0, BigInt(p.hdr.addr), p.hdr.len, NEXT, 1);
-      rawDesc(rig, txTable, 1, memEnd + 0x100000n, 100, 0); // beyond the table
-      rawDesc(rig, txTable, 2, 0n, 64, 0); // GPA 0: below the only region
-      rawDesc(rig, txTable, 3, memEnd - 32n, 64, 0); // straddles the end of the region
-      rawDesc(rig, rxTable, 0, memEnd + 0x10000n, 2048, WRITE);
-      const end = Number(memEnd);
-      writable(end - 100, 100); // the part of the straddling buffer inside guest memory
-      rawDesc(rig, rxTable, 1, memEnd - 100n, 2048, WRITE);
-      rawDesc(rig, rxTable, 2, 0x10n, 2048, WRITE);
-      return { what: 'TX buffers at end+1 MiB, at GPA 0 and straddling the end of guest memory; RX writable buffers at end+64 KiB, straddling the end, and at GPA 0x10; 3 frames injected', tx: [0, 2, 3], rx: [0, 1, 2], inject: 3 };
-    });
+const A1 = adversarialCheck(
+  { id: 'A1', section: '2.7.5.3.1 (loops forbidden)', title: 'Descriptor loop: no crash, hang or stray write' },
+  (b) => {
+    const { rig, txTable, rxTable } = b;
+    const p = txParts(b);
+    rawDesc(rig, txTable, 0, BigInt(p.hdr.addr), p.hdr.len, NEXT, 1);
+    rawDesc(rig, txTable, 1, BigInt(p.frame.addr), p.frame.len, NEXT, 2);
+    rawDesc(rig, txTable, 2, BigInt(p.frame.addr), 16, NEXT, 0); // back to the head
+    rawDesc(rig, txTable, 5, BigInt(p.frame.addr), 8, NEXT, 5); // a descriptor pointing at itself
+    const r1 = b.writableBuffer(1024);
+    const r2 = b.writableBuffer(1024);
+    rawDesc(rig, rxTable, 3, BigInt(r1), 1024, WRITE | NEXT, 4);
+    rawDesc(rig, rxTable, 4, BigInt(r2), 1024, WRITE | NEXT, 3);
+    return { what: 'TX chains 0→1→2→0 and 5→5, RX chain 3→4→3 (1 KiB writable buffers), 2 frames injected', tx: [0, 5], rx: [3], inject: 2 };
   },
-};
+);
 
-const A4: Check = {
-  id: 'A4',
-  owns: ['ids', 'idx'],
-  group: 'A',
-  section: '2.7.5.2 (chain < 2^32 bytes)',
-  level: 'MUST',
-  title: 'Lengths that overflow (addr+len past 2^64, len 2^32-1, chain > 2^32): no crash, hang or stray write',
-  needs: {},
-  async run(ctx) {
-    return adversarial(ctx, V1, (b) => {
-      const { rig, txTable, rxTable, writable, memEnd } = b;
-      const p = txParts(b);
-      rawDesc(rig, txTable, 0, 0xffff_ffff_ffff_f000n, 0x2000, 0); // wraps past 2^64
-      rawDesc(rig, txTable, 1, BigInt(p.hdr.addr), 0xffff_ffff, 0); // 4 GiB from a valid address
-      b.given(p.hdr.addr, Number(memEnd) - p.hdr.addr);
-      rawDesc(rig, txTable, 2, BigInt(p.hdr.addr), 0x8000_0001, NEXT, 3); // two halves > 2^32 in total
-      rawDesc(rig, txTable, 3, BigInt(p.frame.addr), 0x8000_0001, 0);
-      const r = rig.buffer(2048);
-      writable(r, Number(memEnd) - r); // a 4 GiB writable buffer: whatever of it lies in guest memory
-      rawDesc(rig, rxTable, 0, BigInt(r), 0xffff_ffff, WRITE);
-      rawDesc(rig, rxTable, 1, 0xffff_ffff_ffff_ff00n, 0x1000, WRITE);
-      return { what: 'TX: addr 0xfffffffffffff000 len 0x2000; len 0xffffffff at a valid address; a 2-descriptor chain of 2×0x80000001 bytes; RX: writable len 0xffffffff, and addr+len past 2^64; 2 frames injected', tx: [0, 1, 2], rx: [0, 1], inject: 2 };
-    });
+const A2 = adversarialCheck(
+  { id: 'A2', section: '2.7.5.3.1 (chain ≤ queue size)', feature: F.F_INDIRECT_DESC, title: 'Chain longer than the ring (indirect table of 2×size+1): no crash, hang or stray write' },
+  (b) => {
+    const { rig, txTable, rxTable } = b;
+    const n = 2 * RING + 1;
+    const frame = outFrame(nonce(), 2 * n + 20);
+    const all = new Uint8Array(HDR + frame.length);
+    all.set(frame, HDR);
+    const data = rig.buffer(all.length);
+    rig.bytes(data, all.length).set(all);
+    b.given(data, all.length);
+    const t = table(rig, n);
+    const per = Math.floor(all.length / n);
+    for (let i = 0; i < n; i++) rawDesc(rig, t, i, BigInt(data + i * per), i === n - 1 ? all.length - per * i : per, i < n - 1 ? NEXT : 0, i + 1);
+    rawDesc(rig, txTable, 0, BigInt(t), n * 16, INDIRECT);
+    const rt = table(rig, n);
+    for (let i = 0; i < n; i++) {
+      const buf = b.writableBuffer(64);
+      rawDesc(rig, rt, i, BigInt(buf), 64, WRITE | (i < n - 1 ? NEXT : 0), i + 1);
+    }
+    rawDesc(rig, rxTable, 0, BigInt(rt), n * 16, INDIRECT);
+    return { what: `TX and RX indirect tables of ${n} descriptors on rings of ${RING}, 2 frames injected`, tx: [0], rx: [0], inject: 2 };
   },
-};
+);
 
-const A5: Check = {
-  id: 'A5',
-  owns: ['ids', 'idx'],
-  group: 'A',
-  section: '2.7.5.3.1 (no INDIRECT in an indirect table)',
-  level: 'MUST',
-  title: 'Nested indirect tables: no crash, hang or stray write',
-  needs: { features: [F.F_INDIRECT_DESC] },
-  async run(ctx) {
-    return adversarial(ctx, v1(F.F_INDIRECT_DESC), (b) => {
-      const { rig, guard, txTable, rxTable, writable } = b;
-      const p = txParts(b);
-      const inner = table(rig, 1);
-      rawDesc(rig, inner, 0, BigInt(p.frame.addr), p.frame.len, 0);
-      const outer = table(rig, 2);
-      rawDesc(rig, outer, 0, BigInt(p.hdr.addr), p.hdr.len, NEXT, 1);
-      rawDesc(rig, outer, 1, BigInt(inner), 16, INDIRECT);
-      rawDesc(rig, txTable, 0, BigInt(outer), 32, INDIRECT);
-      guard.label('TX inner indirect table', inner, 16).label('TX outer indirect table', outer, 32);
-      const buf = rig.buffer(2048);
-      writable(buf, 2048);
-      const rInner = table(rig, 1);
-      rawDesc(rig, rInner, 0, BigInt(buf), 2048, WRITE);
-      const rOuter = table(rig, 1);
-      rawDesc(rig, rOuter, 0, BigInt(rInner), 16, INDIRECT);
-      rawDesc(rig, rxTable, 0, BigInt(rOuter), 16, INDIRECT);
-      guard.label('RX inner indirect table', rInner, 16).label('RX outer indirect table', rOuter, 16);
-      return { what: 'TX: INDIRECT → [header, INDIRECT → [frame]]; RX: INDIRECT → [INDIRECT → [2048 writable]]; 1 frame injected', tx: [0], rx: [0], inject: 1 };
-    });
+const A3 = adversarialCheck(
+  { id: 'A3', section: '2.7.5 (addresses in guest memory)', title: 'Buffer addresses outside the memory table: no crash, hang or stray write' },
+  (b) => {
+    const { rig, txTable, rxTable, writable, memEnd } = b;
+    const p = txParts(b);
+    rawDesc(rig, txTable, 0, BigInt(p.hdr.addr), p.hdr.len, NEXT, 1);
+    rawDesc(rig, txTable, 1, memEnd + 0x100000n, 100, 0); // beyond the table
+    rawDesc(rig, txTable, 2, 0n, 64, 0); // GPA 0: below the only region
+    rawDesc(rig, txTable, 3, memEnd - 32n, 64, 0); // straddles the end of the region
+    rawDesc(rig, rxTable, 0, memEnd + 0x10000n, 2048, WRITE);
+    const end = Number(memEnd);
+    writable(end - 100, 100); // the part of the straddling buffer inside guest memory
+    rawDesc(rig, rxTable, 1, memEnd - 100n, 2048, WRITE);
+    rawDesc(rig, rxTable, 2, 0x10n, 2048, WRITE);
+    return { what: 'TX buffers at end+1 MiB, at GPA 0 and straddling the end of guest memory; RX writable buffers at end+64 KiB, straddling the end, and at GPA 0x10; 3 frames injected', tx: [0, 2, 3], rx: [0, 1, 2], inject: 3 };
   },
-};
+);
 
-const A6: Check = {
-  id: 'A6',
-  owns: ['ids', 'idx'],
-  group: 'A',
-  section: '2.7.5 (zero-length buffers)',
-  level: 'MUST',
-  title: 'Zero-length buffers: no crash, hang or stray write',
-  needs: {},
-  async run(ctx) {
-    return adversarial(ctx, V1, (b) => {
-      const { rig, txTable, rxTable, writable } = b;
-      const p = txParts(b);
-      rawDesc(rig, txTable, 0, BigInt(p.hdr.addr), p.hdr.len, NEXT, 1);
-      rawDesc(rig, txTable, 1, BigInt(p.frame.addr), 0, NEXT, 2);
-      rawDesc(rig, txTable, 2, BigInt(p.frame.addr), p.frame.len, 0);
-      rawDesc(rig, txTable, 3, 0n, 0, 0); // a lone zero-length descriptor at GPA 0
-      const z = rig.buffer(GUARD);
-      const r = rig.buffer(2048);
-      writable(r, 2048);
-      rawDesc(rig, rxTable, 0, BigInt(z), 0, WRITE | NEXT, 1);
-      rawDesc(rig, rxTable, 1, BigInt(r), 2048, WRITE);
-      rawDesc(rig, rxTable, 2, BigInt(z), 0, WRITE); // a chain with no writable byte at all
-      return { what: 'TX: header → 0-byte descriptor → frame, and a lone 0-byte descriptor at GPA 0; RX: 0-byte writable → 2048 writable, and a lone 0-byte writable; 2 frames injected', tx: [0, 3], rx: [2, 0], inject: 2 };
-    });
+const A4 = adversarialCheck(
+  { id: 'A4', section: '2.7.5.2 (chain < 2^32 bytes)', title: 'Lengths that overflow (addr+len past 2^64, len 2^32-1, chain > 2^32): no crash, hang or stray write' },
+  (b) => {
+    const { rig, txTable, rxTable, writable, memEnd } = b;
+    const p = txParts(b);
+    rawDesc(rig, txTable, 0, 0xffff_ffff_ffff_f000n, 0x2000, 0); // wraps past 2^64
+    rawDesc(rig, txTable, 1, BigInt(p.hdr.addr), 0xffff_ffff, 0); // 4 GiB from a valid address
+    b.given(p.hdr.addr, Number(memEnd) - p.hdr.addr);
+    rawDesc(rig, txTable, 2, BigInt(p.hdr.addr), 0x8000_0001, NEXT, 3); // two halves > 2^32 in total
+    rawDesc(rig, txTable, 3, BigInt(p.frame.addr), 0x8000_0001, 0);
+    const r = rig.buffer(2048);
+    writable(r, Number(memEnd) - r); // a 4 GiB writable buffer: whatever of it lies in guest memory
+    rawDesc(rig, rxTable, 0, BigInt(r), 0xffff_ffff, WRITE);
+    rawDesc(rig, rxTable, 1, 0xffff_ffff_ffff_ff00n, 0x1000, WRITE);
+    return { what: 'TX: addr 0xfffffffffffff000 len 0x2000; len 0xffffffff at a valid address; a 2-descriptor chain of 2×0x80000001 bytes; RX: writable len 0xffffffff, and addr+len past 2^64; 2 frames injected', tx: [0, 1, 2], rx: [0, 1], inject: 2 };
   },
-};
+);
 
-const A7: Check = {
-  id: 'A7',
-  owns: ['ids', 'idx'],
-  group: 'A',
-  section: '2.7.6 (avail.idx moves ≤ queue size)',
-  level: 'MUST',
-  title: 'avail.idx jumping past the ring size: no crash, hang or stray write',
-  needs: {},
-  async run(ctx) {
-    return adversarial(ctx, V1, (b) => {
-      const { rig, txTable, rxTable, writable } = b;
-      const p = txParts(b);
-      rawDesc(rig, txTable, 0, BigInt(p.hdr.addr), p.hdr.len, NEXT, 1);
-      rawDesc(rig, txTable, 1, BigInt(p.frame.addr), p.frame.len, 0);
-      const r = rig.buffer(2048);
-      writable(r, 2048);
-      rawDesc(rig, rxTable, 0, BigInt(r), 2048, WRITE);
-      return { what: `one valid chain published on TX and RX, then avail.idx set to ${RING + 5} (ring of ${RING}; the other slots name descriptor 0 again); 4 frames injected`, tx: [0], rx: [0], inject: 4, txAvailIdx: RING + 5, rxAvailIdx: RING + 5 };
-    });
+const A5 = adversarialCheck(
+  { id: 'A5', section: '2.7.5.3.1 (no INDIRECT in an indirect table)', feature: F.F_INDIRECT_DESC, title: 'Nested indirect tables: no crash, hang or stray write' },
+  (b) => {
+    const { rig, guard, txTable, rxTable } = b;
+    const p = txParts(b);
+    const inner = table(rig, 1);
+    rawDesc(rig, inner, 0, BigInt(p.frame.addr), p.frame.len, 0);
+    const outer = table(rig, 2);
+    rawDesc(rig, outer, 0, BigInt(p.hdr.addr), p.hdr.len, NEXT, 1);
+    rawDesc(rig, outer, 1, BigInt(inner), 16, INDIRECT);
+    rawDesc(rig, txTable, 0, BigInt(outer), 32, INDIRECT);
+    guard.label('TX inner indirect table', inner, 16).label('TX outer indirect table', outer, 32);
+    const buf = b.writableBuffer(2048);
+    const rInner = table(rig, 1);
+    rawDesc(rig, rInner, 0, BigInt(buf), 2048, WRITE);
+    const rOuter = table(rig, 1);
+    rawDesc(rig, rOuter, 0, BigInt(rInner), 16, INDIRECT);
+    rawDesc(rig, rxTable, 0, BigInt(rOuter), 16, INDIRECT);
+    guard.label('RX inner indirect table', rInner, 16).label('RX outer indirect table', rOuter, 16);
+    return { what: 'TX: INDIRECT → [header, INDIRECT → [frame]]; RX: INDIRECT → [INDIRECT → [2048 writable]]; 1 frame injected', tx: [0], rx: [0], inject: 1 };
   },
-};
+);
+
+const A6 = adversarialCheck(
+  { id: 'A6', section: '2.7.5 (zero-length buffers)', title: 'Zero-length buffers: no crash, hang or stray write' },
+  (b) => {
+    const { rig, txTable, rxTable } = b;
+    const p = txParts(b);
+    rawDesc(rig, txTable, 0, BigInt(p.hdr.addr), p.hdr.len, NEXT, 1);
+    rawDesc(rig, txTable, 1, BigInt(p.frame.addr), 0, NEXT, 2);
+    rawDesc(rig, txTable, 2, BigInt(p.frame.addr), p.frame.len, 0);
+    rawDesc(rig, txTable, 3, 0n, 0, 0); // a lone zero-length descriptor at GPA 0
+    const z = rig.buffer(GUARD);
+    const r = b.writableBuffer(2048);
+    rawDesc(rig, rxTable, 0, BigInt(z), 0, WRITE | NEXT, 1);
+    rawDesc(rig, rxTable, 1, BigInt(r), 2048, WRITE);
+    rawDesc(rig, rxTable, 2, BigInt(z), 0, WRITE); // a chain with no writable byte at all
+    return { what: 'TX: header → 0-byte descriptor → frame, and a lone 0-byte descriptor at GPA 0; RX: 0-byte writable → 2048 writable, and a lone 0-byte writable; 2 frames injected', tx: [0, 3], rx: [2, 0], inject: 2 };
+  },
+);
+
+const A7 = adversarialCheck(
+  { id: 'A7', section: '2.7.6 (avail.idx moves ≤ queue size)', title: 'avail.idx jumping past the ring size: no crash, hang or stray write' },
+  (b) => {
+    const { rig, txTable, rxTable } = b;
+    const p = txParts(b);
+    rawDesc(rig, txTable, 0, BigInt(p.hdr.addr), p.hdr.len, NEXT, 1);
+    rawDesc(rig, txTable, 1, BigInt(p.frame.addr), p.frame.len, 0);
+    const r = b.writableBuffer(2048);
+    rawDesc(rig, rxTable, 0, BigInt(r), 2048, WRITE);
+    return { what: `one valid chain published on TX and RX, then avail.idx set to ${RING + 5} (ring of ${RING}; the other slots name descriptor 0 again); 4 frames injected`, tx: [0], rx: [0], inject: 4, txAvailIdx: RING + 5, rxAvailIdx: RING + 5 };
+  },
+);
 
 export const ADVERSARIAL_CHECKS: Check[] = [A1, A2, A3, A4, A5, A6, A7];

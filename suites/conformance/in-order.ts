@@ -1,13 +1,13 @@
 // O1–O2: VIRTIO_F_IN_ORDER (virtio v1.2-cs01 §6.2, §2.7.9, §2.8.8). With IN_ORDER a device may
 // return a batch with one entry naming the batch's last buffer, written where the first buffer's
 // entry would go; the readers here follow the batch rules instead of the plain lanes.
-import { isUsed } from '../../harness/conform/packed-lane.ts';
 import { inFrame, nonce, outFrame } from '../../harness/conform/packets.ts';
 import type { Rig } from '../../harness/conform/rig-types.ts';
 import type { Elem } from '../../harness/conform/split-lane.ts';
 import { fail, pass, skip, type Check, type CheckContext } from '../../harness/conform/types.ts';
 import { sleep } from '../../harness/conform/wait.ts';
 import { F, has } from '../../harness/virtio/features.ts';
+import { packedIsUsed } from '../../harness/virtio/layout.ts';
 import { HDR, USE_MS, formats, txPieces, v1 } from './common.ts';
 
 interface Posted {
@@ -82,7 +82,7 @@ class InOrderReader {
     const raw = q.packed!;
     for (let guard = 0; guard < q.size; guard++) {
       const d = raw.readDesc(this.pos);
-      if (!isUsed(d.flags, this.wrap)) return;
+      if (!packedIsUsed(d.flags, this.wrap)) return;
       const k = this.fifo.findIndex((p) => p.id === d.id);
       if (k < 0) {
         const note = `used descriptor at position ${this.pos} names Buffer ID ${d.id}, not in flight`;

@@ -7,7 +7,7 @@ import { fail, pass, skip, unmet, warn, type Check, type CheckContext, type Verd
 import { sleep } from '../../harness/conform/wait.ts';
 import { F, featureNames, has } from '../../harness/virtio/features.ts';
 import { NET_HDR_F, NET_HDR_GSO, decodeNetHdr, gsoTypeName, netHdrFlagNames, type NetHdr } from '../../harness/virtio/net-header.ts';
-import { HDR, USE_MS, V1, captured, laneOf, postRx, txBuffer, v1 } from './common.ts';
+import { HDR, USE_MS, V1, captured, laneOf, postRx, send, txBuffer, v1 } from './common.ts';
 
 interface Received {
   nonce: number | undefined;
@@ -137,8 +137,7 @@ const H4: Check = {
     const n = nonce();
     const f = outFrame(n, 100);
     ctx.wire!.drain();
-    laneOf(rig, 1).add([txBuffer(rig, f)]);
-    laneOf(rig, 1).kick();
+    send(rig, [txBuffer(rig, f)]);
     const got = await captured(ctx.wire!, n);
     if (!got) problems.push('TX: frame (after a 12-byte header) never reached the far end');
     else if (Buffer.compare(Buffer.from(got), Buffer.from(f)) !== 0) problems.push(`TX: frame taken from the wrong offset (${firstDiff(f, got)})`);
@@ -281,9 +280,8 @@ const H8: Check = {
 async function txIdentical(ctx: CheckContext, features: bigint, frame: Uint8Array, n: number, hdr: Partial<NetHdr>): Promise<{ got?: Uint8Array; used: boolean }> {
   const rig = await ctx.open({ features });
   ctx.wire!.drain();
+  const id = send(rig, [txBuffer(rig, frame, hdr)]);
   const lane = laneOf(rig, 1);
-  const id = lane.add([txBuffer(rig, frame, hdr)]);
-  lane.kick();
   const got = await captured(ctx.wire!, n);
   const used = (await lane.waitFor(id, 200)) !== undefined || lane.returned.some((e) => e.id === id);
   return { got, used };

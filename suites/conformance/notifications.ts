@@ -98,6 +98,12 @@ async function eventIdxRun(ctx: CheckContext, base: number, usedEvent: number, s
 
 const hx = (n: number) => `0x${n.toString(16)}`;
 
+/** N3 and N4 run the same phases: used_event ahead of a fresh ring, and a crossing across the 16-bit wrap. */
+const EVENT_IDX_PHASES = [
+  { base: 0, usedEvent: 3, steps: 6 },
+  { base: 0xfffc, usedEvent: 0x0001, steps: 8 },
+] as const;
+
 const N3: Check = {
   id: 'N3',
   group: 'N',
@@ -106,14 +112,10 @@ const N3: Check = {
   title: 'EVENT_IDX: flags ignored; notify when used.idx passes used_event (wrap included)',
   needs: { features: [F.F_EVENT_IDX] },
   async run(ctx) {
-    const phases = [
-      { base: 0, usedEvent: 3, steps: 6 },
-      { base: 0xfffc, usedEvent: 0x0001, steps: 8 },
-    ];
     const bad: string[] = [];
     const good: string[] = [];
     const notEvaluable: string[] = [];
-    for (const p of phases) {
+    for (const p of EVENT_IDX_PHASES) {
       const { steps: r, anomalies } = await eventIdxRun(ctx, p.base, p.usedEvent, p.steps);
       const cross = r.find((s) => s.crossing && s.used);
       const label = `base ${hx(p.base)}, used_event ${hx(p.usedEvent)}, avail.flags 1`;
@@ -136,13 +138,9 @@ const N4: Check = {
   title: 'EVENT_IDX: no notification unless used.idx passes used_event',
   needs: { features: [F.F_EVENT_IDX] },
   async run(ctx) {
-    const phases = [
-      { base: 0, usedEvent: 3, steps: 6 },
-      { base: 0xfffc, usedEvent: 0x0001, steps: 8 },
-    ];
     const extra: string[] = [];
     let quiet = 0;
-    for (const p of phases) {
+    for (const p of EVENT_IDX_PHASES) {
       const { steps: r } = await eventIdxRun(ctx, p.base, p.usedEvent, p.steps);
       for (const s of r) {
         if (s.crossing || !s.used) continue;

@@ -1,12 +1,12 @@
 // P1–P7: packed virtqueues (virtio v1.2-cs01 §2.8). vhost-net has no packed rings.
 import { DeviceRejectedError } from '../../harness/vhost/session.ts';
-import { isUsed, type PackedLane } from '../../harness/conform/packed-lane.ts';
+import type { PackedLane } from '../../harness/conform/packed-lane.ts';
 import { inFrame, nonce, nonceOf, outFrame } from '../../harness/conform/packets.ts';
 import type { Rig } from '../../harness/conform/rig-types.ts';
 import { fail, pass, unmet, type Check, type CheckContext } from '../../harness/conform/types.ts';
 import { sleep } from '../../harness/conform/wait.ts';
 import { F, has } from '../../harness/virtio/features.ts';
-import { RING_EVENT_FLAGS_DESC, RING_EVENT_FLAGS_DISABLE, RING_EVENT_FLAGS_ENABLE, VIRTQ_DESC_F_WRITE } from '../../harness/virtio/layout.ts';
+import { RING_EVENT_FLAGS_DESC, RING_EVENT_FLAGS_DISABLE, RING_EVENT_FLAGS_ENABLE, VIRTQ_DESC_F_WRITE, packedIsUsed } from '../../harness/virtio/layout.ts';
 import { decodeNetHdr } from '../../harness/virtio/net-header.ts';
 import { HDR, QUIET_MS, USE_MS, captured, plural, txBuffer, txPieces, v1 } from './common.ts';
 
@@ -253,8 +253,8 @@ const P6: Check = {
       samples++;
       const f0 = rx.raw.readDesc(first.pos).flags;
       const others: boolean[] = [];
-      for (let k = 1; k < parts; k++) others.push(isUsed(rx.raw.readDesc((first.pos + k) % rx.size).flags, first.wrap));
-      if (isUsed(f0, first.wrap)) {
+      for (let k = 1; k < parts; k++) others.push(packedIsUsed(rx.raw.readDesc((first.pos + k) % rx.size).flags, first.wrap));
+      if (packedIsUsed(f0, first.wrap)) {
         const missing = others.map((u, i) => (u ? -1 : first.pos + i + 1)).filter((p) => p >= 0);
         if (missing.length) partial = `position ${first.pos} (the first buffer) was used while position(s) ${missing.join(',')} of the same packet were not`;
         break;

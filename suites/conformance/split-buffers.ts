@@ -18,6 +18,7 @@ import {
   laneOf,
   plural,
   postRx,
+  send,
   txBuffer,
   txPieces,
   v1,
@@ -166,8 +167,7 @@ const S3: Check = {
       const frame = outFrame(n, 142);
       const elems = txPieces(rig, frame, l.pieces);
       wire.drain();
-      laneOf(rig, 1).add(elems);
-      laneOf(rig, 1).kick();
+      send(rig, elems);
       const got = await captured(wire, n);
       if (!got) bad.push(`TX ${l.name}: frame never reached the far end`);
       else if (Buffer.compare(Buffer.from(got), Buffer.from(frame)) !== 0) bad.push(`TX ${l.name}: ${firstDiff(frame, got)}`);
@@ -274,8 +274,7 @@ const S5: Check = {
     const under: string[] = [];
     const ok: string[] = [];
     for (const size of [60, 300, 1400]) {
-      const id = laneOf(rig, 1).add([txBuffer(rig, outFrame(nonce(), size))]);
-      laneOf(rig, 1).kick();
+      const id = send(rig, [txBuffer(rig, outFrame(nonce(), size))]);
       const u = await laneOf(rig, 1).waitFor(id, USE_MS);
       if (!u) over.push(`TX ${size}-byte frame: not used within ${USE_MS} ms`);
       else if (u.len > 0) over.push(`TX ${size}-byte frame: len ${u.len}, expected 0 (the device writes nothing into a TX chain)`);

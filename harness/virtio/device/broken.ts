@@ -54,6 +54,21 @@ export function broken(reason: BrokenReason, clause: string, message: string): B
   return { kind: 'broken', reason, clause, message };
 }
 
+/** What a queue keeps of its breakage: the first reason, and whom to tell. */
+export interface Breakable {
+  broken: Broken | undefined;
+  onBroken: ((b: Broken) => void) | undefined;
+}
+
+/** Keep the first breakage and tell the owner once; returns the reason the queue keeps. */
+export function latchBroken(q: Breakable, b: Broken): Broken {
+  if (!q.broken) {
+    q.broken = b;
+    q.onBroken?.(b);
+  }
+  return q.broken;
+}
+
 /** One line for logs and reports: "descriptor loop at index 3 (virtio §2.7.5.2)". */
 export function describeBroken(b: Broken): string {
   return `${b.message} (virtio §${b.clause})`;

@@ -9,14 +9,15 @@ import {
   RING_EVENT_FLAGS_DESC,
   RING_EVENT_FLAGS_DISABLE,
   RING_EVENT_FLAGS_ENABLE,
-  VIRTQ_DESC_F_AVAIL,
   VIRTQ_DESC_F_INDIRECT,
   VIRTQ_DESC_F_NEXT,
-  VIRTQ_DESC_F_USED,
   VIRTQ_DESC_F_WRITE,
+  packedIsAvail,
+  packedOffWrap,
+  packedUsedFlags,
   vringNeedEvent,
 } from '../layout.ts';
-import { broken, type Broken } from './broken.ts';
+import { broken, latchBroken, type Broken } from './broken.ts';
 import { DescChain, EMPTY, type PopResult } from './chain.ts';
 import { addBuffer, rangeError, TableLocator } from './desc-checks.ts';
 import type { DeviceMemory } from './device-memory.ts';
@@ -25,11 +26,6 @@ import type { DeviceQueue, DeviceQueueConfig, QueueFeatures } from './queue.ts';
 import { isBroken, ringArea, u16At, u32At } from './ring-views.ts';
 
 const MAX_CHAIN_BYTES = 4294967296;
-
-/** A packed position and wrap counter in the vhost-user 16-bit encoding. */
-function encode(pos: number, wrap: number): number {
-  return pos | (wrap << 15);
-}
 
 export class PackedDeviceQueue implements DeviceQueue {
   readonly kind = 'packed' as const;
@@ -89,7 +85,7 @@ export class PackedDeviceQueue implements DeviceQueue {
     this.drvEvent = u16At(this.mem, drv, 2);
     this.devEvent = u16At(this.mem, dev, 2);
     this.tables = new TableLocator(this.mem, n);
-    const base = cfg.base ?? encode(0, 1);
+    const base = cfg.base ?? packedOffWrap(0, 1);
     const avail = base & 0xffff;
     const used = base >>> 16 || avail;
     this.availPos = avail & 0x7fff;
@@ -105,14 +101,14 @@ export class PackedDeviceQueue implements DeviceQueue {
   }
 
   hasAvailable(): boolean {
-    return !this.broken && this.isAvail(Atomics.load(this.d16, 8 * this.availPos + 7), this.availWrap);
+    return !this.broken && packedIsAvail(Atomics.load(this.d16, 8 * this.availPos + 7), this.availWrap);
   }
 
   pop(chain: DescChain): PopResult {
     if (this.broken) return this.broken;
     // Acquire on the head's flags: pairs with the driver's barrier before it flips them (§2.8.21).
     const flags0 = Atomics.load(this.d16, 8 * this.availPos + 7);
-    if (!this.isAvail(flags0, this.availWrap)) return EMPTY;
+    if (!packedIsAvail(flags0, this.availWrap)) return EMPTY;
     const bad = this.walk(chain, flags0) ?? this.checkTaken(chain);
     if (bad) return this.fail(bad);
     this.tracked.add(chain.id, chain.descCount);
@@ -197,7 +193,7 @@ export class PackedDeviceQueue implements DeviceQueue {
     if (this.broken) return false;
     if (this.features.eventIdx) {
       // Ask for a kick when the driver makes the next descriptor (the one we would read) available.
-      Atomics.store(this.devEvent, 0, encode(this.availPos, this.availWrap));
+      Atomics.store(this.devEvent, 0, packedOffWrap(this.availPos, this.availWrap));
       Atomics.store(this.devEvent, 1, RING_EVENT_FLAGS_DESC);
     } else {
       Atomics.store(this.devEvent, 1, RING_EVENT_FLAGS_ENABLE);
@@ -207,11 +203,7 @@ export class PackedDeviceQueue implements DeviceQueue {
   }
 
   base(): number {
-    return (encode(this.availPos, this.availWrap) | (encode(this.usedPos, this.usedWrap) << 16)) >>> 0;
-  }
-
-  private isAvail(flags: number, wrap: number): boolean {
-    return ((flags & VIRTQ_DESC_F_AVAIL) !== 0 ? 1 : 0) === wrap && ((flags & VIRTQ_DESC_F_USED) !== 0 ? 1 : 0) !== wrap;
+    return (packedOffWrap(this.availPos, this.availWrap) | (packedOffWrap(this.usedPos, this.usedWrap) << 16)) >>> 0;
   }
 
   /** Walk the list starting at availPos into chain (head flags already loaded). */
@@ -228,7 +220,7 @@ export class PackedDeviceQueue implements DeviceQueue {
       }
       if (slots > 0) {
         flags = Atomics.load(this.d16, 8 * pos + 7);
-        if (!this.isAvail(flags, wrap)) {
+        if (!packedIsAvail(flags, wrap)) {
           return broken('partial-list', '2.8.17', `descriptor list from slot ${this.availPos}: slot ${pos} (NEXT of the one before) is not available`);
         }
       }
@@ -317,7 +309,7 @@ export class PackedDeviceQueue implements DeviceQueue {
     this.d16[8 * pos + 6] = id;
     this.d32[4 * pos + 2] = len;
     // §2.8.1: AVAIL = USED = device wrap counter; §2.8.3: WRITE iff the device wrote data.
-    const flags = (this.usedWrap ? VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED : 0) | (len > 0 ? VIRTQ_DESC_F_WRITE : 0);
+    const flags = packedUsedFlags(this.usedWrap) | (len > 0 ? VIRTQ_DESC_F_WRITE : 0);
     if (this.pendingSlot < 0) {
       this.pendingSlot = pos;
       this.pendingFlags = flags;
@@ -332,10 +324,6 @@ export class PackedDeviceQueue implements DeviceQueue {
   }
 
   private fail(b: Broken): Broken {
-    if (!this.broken) {
-      this.broken = b;
-      this.onBroken?.(b);
-    }
-    return this.broken;
+    return latchBroken(this, b);
   }
 }

@@ -8,7 +8,7 @@
 // acquire/release pairs virtio asks for without explicit fences; each pairing is named below.
 
 import { VIRTQ_AVAIL_F_NO_INTERRUPT, VIRTQ_USED_F_NO_NOTIFY, vringNeedEvent } from '../layout.ts';
-import { broken, type Broken } from './broken.ts';
+import { broken, latchBroken, type Broken } from './broken.ts';
 import { DescChain, EMPTY, type PopResult } from './chain.ts';
 import type { DeviceMemory } from './device-memory.ts';
 import { InFlight } from './in-flight.ts';
@@ -232,10 +232,6 @@ export class SplitDeviceQueue implements DeviceQueue {
   }
 
   private fail(b: Broken): Broken {
-    if (!this.broken) {
-      this.broken = b;
-      this.onBroken?.(b);
-    }
-    return this.broken;
+    return latchBroken(this, b);
   }
 }

@@ -22,11 +22,11 @@ import {
   RING_EVENT_FLAGS_DESC,
   RING_EVENT_FLAGS_DISABLE,
   RING_EVENT_FLAGS_ENABLE,
-  VIRTQ_DESC_F_AVAIL,
   VIRTQ_DESC_F_INDIRECT,
   VIRTQ_DESC_F_NEXT,
-  VIRTQ_DESC_F_USED,
   VIRTQ_DESC_F_WRITE,
+  packedAvailFlags,
+  packedUsedFlags,
   vringNeedEvent,
 } from '../layout.ts';
 import { allocateLayout } from './allocate.ts';
@@ -35,13 +35,6 @@ import { resolveConfig, useIndirect, type ResolvedConfig } from './config.ts';
 import { IdFifo } from './id-fifo.ts';
 import { type Buf, type DeviceStart, type QueueConfig, type QueueLayout, RingViolation, type Used, type Virtqueue } from './types.ts';
 import { assertLittleEndian, u16View, u32View, writeAddr } from './views.ts';
-
-const BOTH = VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED;
-
-/** AVAIL/USED bits that make a descriptor available under wrap counter w (§2.8.1). */
-function availBits(w: number): number {
-  return w ? VIRTQ_DESC_F_AVAIL : VIRTQ_DESC_F_USED;
-}
 
 export class PackedQueue<T = unknown> implements Virtqueue<T> {
   readonly kind = 'packed' as const;
@@ -128,7 +121,7 @@ export class PackedQueue<T = unknown> implements Virtqueue<T> {
       const lapWrap = p < base ? wrap : wrap ^ 1;
       this.d32[p * 4] = this.d32[p * 4 + 1] = this.d32[p * 4 + 2] = 0;
       this.d16[p * 8 + 6] = 0;
-      Atomics.store(this.d16, p * 8 + 7, lapWrap ? BOTH : 0);
+      Atomics.store(this.d16, p * 8 + 7, packedUsedFlags(lapWrap));
     }
   }
 
@@ -192,7 +185,7 @@ export class PackedQueue<T = unknown> implements Virtqueue<T> {
       writeAddr(this.d32, w, b.addr);
       this.d32[w + 2] = b.len;
       this.d16[(pos << 3) + 6] = id; // required in the last descriptor (§2.8.6); harmless in the others
-      let flags = availBits(wrap);
+      let flags = packedAvailFlags(wrap);
       if (j >= nOut) {
         flags |= VIRTQ_DESC_F_WRITE;
         writable += b.len;
@@ -231,7 +224,7 @@ export class PackedQueue<T = unknown> implements Virtqueue<T> {
     writeAddr(this.d32, w, this.layout.indirectPool + base * DESC_SIZE);
     this.d32[w + 2] = n * DESC_SIZE;
     this.d16[(pos << 3) + 6] = id;
-    const flags = availBits(this.availWrap) | VIRTQ_DESC_F_INDIRECT;
+    const flags = packedAvailFlags(this.availWrap) | VIRTQ_DESC_F_INDIRECT;
     if (pos + 1 === this.size) {
       this.nextAvail = 0;
       this.availWrap ^= 1;

@@ -10,6 +10,7 @@ import {
   RING_EVENT_FLAGS_DISABLE,
   RING_EVENT_FLAGS_ENABLE,
   VIRTQ_DESC_F_AVAIL,
+  VIRTQ_DESC_F_AVAIL_USED,
   VIRTQ_DESC_F_INDIRECT,
   VIRTQ_DESC_F_NEXT,
   VIRTQ_DESC_F_USED,
@@ -18,7 +19,7 @@ import {
 import { BUF, PackedRing, Ram, pattern } from './rings.ts';
 
 const WRITE = VIRTQ_DESC_F_WRITE;
-const AU = VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED;
+const AU = VIRTQ_DESC_F_AVAIL_USED;
 const BASIC: QueueFeatures = { eventIdx: false, indirect: true, inOrder: false };
 
 function setup(size = 8, features = BASIC) {

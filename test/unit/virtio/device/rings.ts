@@ -4,7 +4,7 @@
 
 import { DeviceMemory } from '../../../../harness/virtio/device/device-memory.ts';
 import type { DeviceQueueConfig } from '../../../../harness/virtio/device/queue.ts';
-import { VIRTQ_DESC_F_AVAIL, VIRTQ_DESC_F_USED } from '../../../../harness/virtio/layout.ts';
+import { VIRTQ_DESC_F_AVAIL_USED, packedAvailFlags } from '../../../../harness/virtio/layout.ts';
 import { GuestMemory, sharedMemory } from '../../../../harness/virtio/memory.ts';
 
 export const GPA = 0x4000_0000;
@@ -161,7 +161,7 @@ export class PackedRing {
   }
 
   availFlags(wrap = this.wrap): number {
-    return wrap ? VIRTQ_DESC_F_AVAIL : VIRTQ_DESC_F_USED;
+    return packedAvailFlags(wrap);
   }
 
   /** Write one descriptor at a slot with explicit flags (no AVAIL/USED bits added). */
@@ -187,7 +187,7 @@ export class PackedRing {
       }
     });
     // The first descriptor's flags last; if it sits in the old lap keep that lap's wrap bits.
-    const f0 = (firstFlags & ~(VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED)) | this.availFlags(startWrap);
+    const f0 = (firstFlags & ~VIRTQ_DESC_F_AVAIL_USED) | this.availFlags(startWrap);
     this.ram.dv.setUint16(this.ram.off(this.desc + 16 * start + 14), f0, true);
     return start;
   }

@@ -5,7 +5,7 @@
 import type { GuestMemory } from '../../../../harness/virtio/memory.ts';
 import { RawPackedRing, RawSplitRing, type PackedDesc, type SplitDesc } from '../../../../harness/virtio/driver/raw.ts';
 import type { QueueLayout } from '../../../../harness/virtio/driver/types.ts';
-import { VIRTQ_DESC_F_AVAIL, VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_USED, VIRTQ_DESC_F_WRITE } from '../../../../harness/virtio/layout.ts';
+import { VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE, packedIsAvail, packedUsedFlags } from '../../../../harness/virtio/layout.ts';
 import { u32View, readAddr } from '../../../../harness/virtio/driver/views.ts';
 
 export interface Taken<D> {
@@ -103,8 +103,7 @@ export class PackedCompleter {
   }
 
   private isAvail(pos: number, wrap: number): boolean {
-    const f = this.raw.readDesc(pos).flags;
-    return ((f & VIRTQ_DESC_F_AVAIL) !== 0) === (wrap === 1) && ((f & VIRTQ_DESC_F_USED) !== 0) !== (wrap === 1);
+    return packedIsAvail(this.raw.readDesc(pos).flags, wrap);
   }
 
   take(): Taken<PackedDesc> | null {
@@ -135,7 +134,7 @@ export class PackedCompleter {
   /** Used descriptor for buffer `id` at the next used position; skips `count` positions (§2.8.6). */
   markUsed(id: number, len: number, count: number, written = len > 0): void {
     const w = this.usedWrap;
-    const flags = (w ? VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED : 0) | (written ? VIRTQ_DESC_F_WRITE : 0);
+    const flags = packedUsedFlags(w) | (written ? VIRTQ_DESC_F_WRITE : 0);
     const pos = this.usedPos;
     this.raw.writeBody(pos, { addr: 0, len, id });
     this.raw.setFlags(pos, flags);
