@@ -11,6 +11,16 @@ import type { PairPlan, StoppedRing, WorkerCommand, WorkerEvent } from '../datap
 import { newStatsBuffer } from '../dataplane/stats.ts';
 
 const BOOT = fileURLToPath(new URL('../dataplane/boot.mjs', import.meta.url));
+
+/**
+ * A data-plane thread sleeps inside a system call (io_uring_enter, io_getevents), where V8 cannot
+ * stop it: process.exit() would wait for it forever. So on exit every live Worker is woken through
+ * its control eventfd; back in JavaScript it is terminated at once.
+ */
+const live = new Set<PairWorker>();
+process.on('exit', () => {
+  for (const w of live) w.quitNow();
+});
 const ENTRY = new URL('../dataplane/worker.ts', import.meta.url).href;
 const ACK_TIMEOUT_MS = 10_000;
 
@@ -21,10 +31,11 @@ export interface PairEvents {
   onFatal(message: string): void;
 }
 
-export type PairSettings = Omit<PairInit, 'ctrlFd' | 'stats'>;
+export type PairSettings = Omit<PairInit, 'ctrlFd' | 'stats' | 'quit'>;
 
 export class PairWorker {
   readonly stats: SharedArrayBuffer;
+  private readonly quit = new SharedArrayBuffer(4);
   private readonly worker: Worker;
   private readonly port: MessagePort;
   private readonly ctrl: EventFd;
@@ -43,12 +54,14 @@ export class PairWorker {
     this.ctrl = eventfd();
     const channel = new MessageChannel();
     this.port = channel.port1;
-    const init: PairInit & { port: MessagePort; entry: string } = { ...settings, ctrlFd: this.ctrl.fd, stats: this.stats, port: channel.port2, entry: ENTRY };
+    const init: PairInit & { port: MessagePort; entry: string } = { ...settings, ctrlFd: this.ctrl.fd, stats: this.stats, quit: this.quit, port: channel.port2, entry: ENTRY };
     this.worker = new Worker(BOOT, { workerData: init, transferList: [channel.port2], name: `aio-pair${pair}` });
+    live.add(this);
     this.worker.on('message', (e: WorkerEvent) => this.onEvent(e, ready));
     this.worker.on('error', (e) => this.die(`pair ${pair} data plane crashed: ${e.stack ?? e.message}`, ready));
     this.exited = new Promise((resolve) =>
       this.worker.once('exit', (code) => {
+        live.delete(this);
         this.die(`pair ${pair} data plane exited (code ${code})`, ready);
         resolve();
       }),
@@ -75,10 +88,19 @@ export class PairWorker {
   }
 
   /** Stop the loop (rings are stopped, buffers handed back) and wait for the thread to end. */
+  /** Make the loop return and never sleep again, then interrupt its kernel wait. */
+  quitNow(): void {
+    Atomics.store(new Int32Array(this.quit), 0, 1);
+    this.ctrl.signal();
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
     if (!this.dead) this.send({ type: 'exit' });
-    const t = setTimeout(() => void this.worker.terminate(), 5000);
+    const t = setTimeout(() => {
+      this.quitNow();
+      void this.worker.terminate();
+    }, 5000);
     await this.exited;
     clearTimeout(t);
     this.ctrl.close();

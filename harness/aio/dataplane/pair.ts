@@ -34,6 +34,11 @@ export interface PairInit {
   /** eventfd the control plane writes to wake the loop. */
   ctrlFd: number;
   stats: SharedArrayBuffer;
+  /**
+   * Int32 set to 1 when the process is exiting: the loop then returns at once and never sleeps
+   * again (V8 cannot stop a thread that sleeps in a system call, so process.exit would hang).
+   */
+  quit: SharedArrayBuffer;
 }
 
 const TUNSETQUEUE = IOW('T'.charCodeAt(0), 217, 4);
@@ -55,6 +60,7 @@ export class PairDataPlane {
   private readonly rx: RxRing;
   private readonly tx: TxRing;
   private readonly stats: Float64Array;
+  private readonly quit: Int32Array;
   private features = 0n;
   private readonly gens: [RingGen, RingGen] = [
     { layout: -1, base: -1, resume: undefined },
@@ -72,6 +78,7 @@ export class PairDataPlane {
     private readonly post: (e: WorkerEvent) => void,
   ) {
     this.stats = new Float64Array(init.stats);
+    this.quit = new Int32Array(init.quit);
     this.engine = createEngine(init.engine, { depth: init.batch + init.rxDepth + 8 });
     this.env = {
       engine: this.engine,
@@ -90,6 +97,7 @@ export class PairDataPlane {
     // Nothing reads this queue until its RX ring runs: keep the tap from queueing packets on it.
     if (this.init.multiQueue) this.setAttached(false);
     for (;;) {
+      if (Atomics.load(this.quit, 0)) return; // the process is exiting: the kernel cleans up
       if (!this.ctrlPosted) this.ctrlPosted = this.engine.waitReadable(this.init.ctrlFd, 'eventfd', tag(KIND.CTRL, 0));
       if (this.ctrlPending) {
         this.ctrlPending = false;
@@ -103,7 +111,7 @@ export class PairDataPlane {
       // Chains returned without I/O (discarded, refused) are published before the loop sleeps.
       this.rx.finish();
       this.tx.finish();
-      const block = !this.tx.hasWork() && !this.rx.hasWork();
+      const block = !this.tx.hasWork() && !this.rx.hasWork() && !Atomics.load(this.quit, 0);
       this.stats[STAT.loops]++;
       if (block) this.stats[STAT.sleeps]++;
       this.stats[STAT.completions] += this.engine.run(block, this.dispatch);

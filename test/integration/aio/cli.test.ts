@@ -10,7 +10,8 @@ import { exec } from '../../../harness/core/exec.ts';
 import { nsName, shortId, ifName } from '../../../harness/core/names.ts';
 import { VhostUserFrontend } from '../../../harness/vhost/vhost-user-frontend.ts';
 import { F, has } from '../../../harness/virtio/features.ts';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { Ledger, processStartTime } from '../../../harness/core/ledger.ts';
 import { PROJECT_ROOT } from '../../../harness/core/paths.ts';
 import { cliArgv, runCli } from '../../helpers/cli.ts';
 import { isRoot } from '../topology/host-state.ts';
@@ -38,15 +39,23 @@ test('a running device serves a front-end and stops cleanly on SIGTERM', { skip,
   const ns = nsName(id, 'cli');
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vnbtest-aio-cli-'));
   const sock = path.join(tmp, 'dev.sock');
+  const prevState = process.env.VNETBENCH_STATE_DIR;
+  process.env.VNETBENCH_STATE_DIR = path.join(tmp, 'test-state');
+  const ledger = Ledger.create(id);
+  ledger.add({ kind: 'netns', name: ns });
   await exec(['ip', 'netns', 'add', ns]);
+  let child: ChildProcess | undefined;
   try {
     // `ip netns exec` execs the CLI, so the signal below reaches it directly.
     const argv = ['ip', 'netns', 'exec', ns, ...cliArgv(['backend', 'aio-tap', '--socket', sock, '--tap', ifName(id, 'x'), '--engine', 'linux-aio'])];
-    const child = spawn(argv[0]!, argv.slice(1), { cwd: PROJECT_ROOT, env: { ...process.env, VNETBENCH_STATE_DIR: path.join(tmp, 'state') }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(argv[0]!, argv.slice(1), { cwd: PROJECT_ROOT, env: { ...process.env, VNETBENCH_STATE_DIR: path.join(tmp, 'state') }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = c;
+    // Recorded, so a failing test still leaves nothing running.
+    ledger.add({ kind: 'process', pid: c.pid!, startTime: processStartTime(c.pid!) ?? '', comm: 'node' });
     let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<{ code: number | null; signal: string | null }>((r) => child.on('close', (code, signal) => r({ code, signal })));
-    const run = { child, exit: exited, stderr: () => stderr };
+    c.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<{ code: number | null; signal: string | null }>((r) => c.on('close', (code, signal) => r({ code, signal })));
+    const run = { child: c, exit: exited, stderr: () => stderr };
     for (let i = 0; i < 300 && !fs.existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
     assert.ok(fs.existsSync(sock), `socket created: ${run.stderr()}`);
     const s = VhostUserFrontend.connect(sock);
@@ -62,7 +71,10 @@ test('a running device serves a front-end and stops cleanly on SIGTERM', { skip,
     const ledgers = path.join(tmp, 'state', 'ledgers');
     assert.deepEqual(fs.existsSync(ledgers) ? fs.readdirSync(ledgers) : [], [], 'ledger closed');
   } finally {
-    await exec(['ip', 'netns', 'del', ns], { nothrow: true });
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    const left = await ledger.teardown();
+    process.env.VNETBENCH_STATE_DIR = prevState;
     fs.rmSync(tmp, { recursive: true, force: true });
+    assert.deepEqual(left, [], 'nothing left');
   }
 });

@@ -14,7 +14,8 @@ let tmp: string;
 before(() => (tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vnbtest-intr-'))));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const matrix = ['--backends', 'copy', '--workloads', 'TCP_RR,TCP_STREAM', '--sizes', '1024', '--duration', '2', '--iterations', '1', '--warmup', '0'];
+// Each cell lasts about 7 s, so a signal sent right after the first cell's record lands mid-cell.
+const matrix = ['--backends', 'copy', '--workloads', 'TCP_RR,TCP_STREAM', '--sizes', '1024', '--duration', '3', '--iterations', '2', '--warmup', '0'];
 
 test('SIGTERM mid-run: nothing left, finished cells kept, --resume completes the rest', { skip, timeout: 300_000 }, async () => {
   const out = path.join(tmp, 'term');
