@@ -47,6 +47,9 @@ const IFF_DETACH_QUEUE = 0x0400;
 /** Largest packet a tap hands over with GSO on (64 KiB IP datagram + Ethernet + VLAN). */
 const GSO_MAX_FRAME = 65550;
 
+/** Thrown out of any wait once the process is exiting. */
+class Quit extends Error {}
+
 interface RingGen {
   layout: number;
   base: number;
@@ -94,16 +97,26 @@ export class PairDataPlane {
   }
 
   run(): void {
+    try {
+      this.loop();
+    } catch (e) {
+      if (!(e instanceof Quit)) throw e;
+    }
+  }
+
+  private loop(): void {
     // Nothing reads this queue until its RX ring runs: keep the tap from queueing packets on it.
     if (this.init.multiQueue) this.setAttached(false);
     for (;;) {
       if (Atomics.load(this.quit, 0)) return; // the process is exiting: the kernel cleans up
-      if (!this.ctrlPosted) this.ctrlPosted = this.engine.waitReadable(this.init.ctrlFd, 'eventfd', tag(KIND.CTRL, 0));
       if (this.ctrlPending) {
         this.ctrlPending = false;
         this.handleCommands();
         if (this.exiting) break;
       }
+      // Posted after the commands: applying a plan may wait for completions, and the control
+      // wait can complete (and be used up) during that wait.
+      if (!this.ctrlPosted) this.ctrlPosted = this.engine.waitReadable(this.init.ctrlFd, 'eventfd', tag(KIND.CTRL, 0));
       this.tx.arm();
       this.rx.arm();
       this.tx.pump();
@@ -111,7 +124,7 @@ export class PairDataPlane {
       // Chains returned without I/O (discarded, refused) are published before the loop sleeps.
       this.rx.finish();
       this.tx.finish();
-      const block = !this.tx.hasWork() && !this.rx.hasWork() && !Atomics.load(this.quit, 0);
+      const block = !this.ctrlPending && this.ctrlPosted && !this.tx.hasWork() && !this.rx.hasWork() && !Atomics.load(this.quit, 0);
       this.stats[STAT.loops]++;
       if (block) this.stats[STAT.sleeps]++;
       this.stats[STAT.completions] += this.engine.run(block, this.dispatch);
@@ -197,7 +210,7 @@ export class PairDataPlane {
     if (r === 0) {
       this.rx.setEnabled(want.enabled);
       // A disabled RX ring gets nothing after the control plane's reply: let cancelled reads land.
-      while (!this.rx.idle() && !want.enabled) this.engine.run(true, this.dispatch);
+      if (!want.enabled) this.drain(this.rx, 'disable RX');
     } else {
       this.tx.enabled = want.enabled;
     }
@@ -230,8 +243,20 @@ export class PairDataPlane {
   private stopRing(r: 0 | 1): number {
     const ring = this.ring(r);
     ring.beginStop();
-    while (!ring.idle()) this.engine.run(true, this.dispatch);
+    this.drain(ring, `stop ring ${r}`);
     return ring.finishStop();
+  }
+
+  /**
+   * Wait until the ring's cancelled or finishing operations have completed. Each one completes
+   * (-ECANCELED or its result); a process that is exiting stops waiting at once.
+   */
+  private drain(ring: RxRing | TxRing, what: string): void {
+    for (let turns = 0; !ring.idle(); turns++) {
+      if (Atomics.load(this.quit, 0)) throw new Quit();
+      if (turns > 0 && turns % 1000 === 0) this.env.log(`${what}: still waiting for operations to complete after ${turns} wake-ups (${ring.describeInFlight()})`);
+      this.engine.run(true, this.dispatch);
+    }
   }
 
   /** A multi-queue tap's queue is attached exactly while the RX ring runs enabled (M1). */

@@ -433,6 +433,10 @@ export class RxRing {
     return this.inFlight === 0;
   }
 
+  describeInFlight(): string {
+    return `${this.inFlight} in flight, ${this.freeReads.length} free`;
+  }
+
   /** After beginStop() and idle(): give every held buffer back, flush, return where the ring stopped. */
   finishStop(): number {
     const q = this.q!;

@@ -239,6 +239,10 @@ export class TxRing {
     return this.inFlight === 0;
   }
 
+  describeInFlight(): string {
+    return `${this.inFlight} in flight, ${this.free.length} free`;
+  }
+
   /** After beginStop() and idle(): flush, forget the queue, return where it stopped. */
   finishStop(): number {
     const q = this.q!;

@@ -67,7 +67,12 @@ export async function startDevice(o: { engine: EngineName; queues?: number; batc
   // Room for a burst of frames before the test reads them (SO_RCVBUFFORCE: root may exceed rmem_max).
   setsockoptInt(wire.fd, SOL_SOCKET, 33, 8 << 20, 'SO_RCVBUFFORCE');
   const batch = o.batch ?? 16;
-  const server = await AioServer.start({ socket, port, engine: o.engine, batch, rxDepth: o.rxDepth ?? Math.min(batch, 8), log: (m) => logs.push(m) });
+  // AIO_TEST_LOG=1 prints the device's log as it happens (debugging a test).
+  const log = (m: string) => {
+    logs.push(m);
+    if (process.env.AIO_TEST_LOG) process.stderr.write(`${new Date().toISOString().slice(11, 23)} [device ${id}] ${m}\n`);
+  };
+  const server = await AioServer.start({ socket, port, engine: o.engine, batch, rxDepth: o.rxDepth ?? Math.min(batch, 8), log, verbose: Boolean(process.env.AIO_TEST_LOG) });
   const served = server.serve().catch((e: Error) => logs.push(`serve failed: ${e.message}`));
   return {
     ledger,
