@@ -1,6 +1,6 @@
 // Bad input to `vnetbench backend aio-tap` is a UsageError naming the flag; good input parses to
 // defaults the README documents; the harness starts the process with a pinned command line.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -9,7 +9,11 @@ import { UsageError } from '../../../harness/core/errors.ts';
 import { aioArgv, parseAioOptions } from '../../../harness/aio/options.ts';
 import { aioCommand } from '../../../harness/aio/launch.ts';
 
-const sock = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'vnbtest-aioopt-')), 'a.sock');
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vnbtest-aioopt-'));
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+/** A socket path that does not exist yet, in this file's temp dir. */
+const sock = () => path.join(dir, `a${n++}.sock`);
 
 test('defaults: io_uring, batch 32, one queue pair, rx depth 16', () => {
   const s = sock();
