@@ -1,8 +1,10 @@
 // Chart specifications: pure data computed from the report document. The browser script
 // (assets/report-charts.js) turns each spec into a Chart.js chart, and html.ts prints the same
 // numbers as a table under it, so the chart, its table and the JSON cannot disagree.
+import { totalLoss } from '../harness/results/display.ts';
 import { METRICS, type MetricName } from '../harness/results/metrics.ts';
-import { metricScale, seriesLabel, sizeLabel, type Scale } from './format.ts';
+import type { CellKey } from '../harness/results/types.ts';
+import { cellLabel, metricScale, seriesLabel, sizeLabel, workloadLabel, type Scale } from './format.ts';
 import type { CellReport, ReportDoc } from './model.ts';
 
 /** Where a number came from, so tests (and readers of the JSON) can trace it. */
@@ -80,6 +82,20 @@ export function workloadsOf(doc: ReportDoc): string[] {
   return [...new Set(doc.cells.map((c) => c.key.workload))];
 }
 
+/** A workload and, for UDP_STREAM, one direction: what one line chart plots against size. */
+export type WorkloadGroup = Pick<CellKey, 'workload' | 'direction'>;
+
+export function groupsOf(doc: ReportDoc): WorkloadGroup[] {
+  const seen = new Map<string, WorkloadGroup>();
+  for (const c of doc.cells) {
+    const g = { workload: c.key.workload, ...(c.key.direction ? { direction: c.key.direction } : {}) };
+    if (!seen.has(workloadLabel(g))) seen.set(workloadLabel(g), g);
+  }
+  return [...seen.values()];
+}
+
+const inGroup = (c: CellReport, g: WorkloadGroup) => c.key.workload === g.workload && c.key.direction === g.direction;
+
 /** One colour per series (backend + variant), the same in every chart of a report. */
 export function seriesColors(doc: ReportDoc): Map<string, string> {
   const m = new Map<string, string>();
@@ -97,25 +113,38 @@ function ref(c: CellReport, metric: MetricName): ValueRef | null {
 }
 
 const scaled = (r: ValueRef | null, s: Scale) => (r ? r.value / s.factor : null);
+// Every catalogue metric is non-negative, so an interval reaching below zero is drawn from 0 (the
+// tables keep it as computed; CLAMP_NOTE says so under the chart).
 const scaledCi = (r: ValueRef | null, s: Scale): [number, number] | null =>
-  r && r.ciLow !== undefined && r.ciHigh !== undefined && r.n !== undefined && r.n > 1 ? [r.ciLow / s.factor, r.ciHigh / s.factor] : null;
+  r && r.ciLow !== undefined && r.ciHigh !== undefined && r.n !== undefined && r.n > 1 ? [Math.max(0, r.ciLow) / s.factor, r.ciHigh / s.factor] : null;
+const clamped = (refs: readonly (ValueRef | null)[]) => refs.some((r) => r && r.n !== undefined && r.n > 1 && (r.ciLow ?? 0) < 0);
+
+export const CLAMP_NOTE = 'Intervals that would reach below zero are drawn from 0; the tables give them as computed.';
+
+function withNotes(spec: ChartSpec, notes: (string | false | undefined)[]): ChartSpec {
+  const all = [spec.note, ...notes].filter(Boolean);
+  return all.length ? { ...spec, note: all.join(' ') } : spec;
+}
 
 function slug(s: string): string {
   return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
 }
 
-/** Metric vs message size, one line per series: throughput, transactions/s, throughput per core. */
-export function sizeChart(doc: ReportDoc, workload: string, metric: MetricName, colors: Map<string, string>): ChartSpec | undefined {
-  const cells = doc.cells.filter((c) => c.key.workload === workload && c.summary[metric]);
+/** Metric vs message size for one workload (and direction), one line per series: throughput, transactions/s, per core. */
+export function sizeChart(doc: ReportDoc, group: WorkloadGroup, metric: MetricName, colors: Map<string, string>): ChartSpec | undefined {
+  const cells = doc.cells.filter((c) => inGroup(c, group) && c.summary[metric]);
   if (!cells.length) return undefined;
   const sizes = [...new Set(cells.map((c) => c.key.size))].sort((a, b) => a - b);
   const series = [...new Set(cells.map((c) => seriesLabel(c.key)))];
   const scale = metricScale(metric, cells.map((c) => c.summary[metric]!.mean));
   const grid = series.map((s) => sizes.map((z) => cells.find((c) => seriesLabel(c.key) === s && c.key.size === z)));
   const info = METRICS[metric];
-  return {
-    id: `chart-${slug(workload)}-${slug(metric)}`,
-    title: `${workload}: ${info.label.toLowerCase()} vs message size`,
+  const label = workloadLabel(group);
+  const lost = metric === 'throughput_bps' ? cells.filter((c) => totalLoss(c.summary.loss_pct)) : [];
+  const allRefs: (ValueRef | null)[] = [];
+  const spec: ChartSpec = {
+    id: `chart-${slug(group.workload)}${group.direction ? `-${group.direction}` : ''}-${slug(metric)}`,
+    title: `${label}: ${info.label.toLowerCase()} vs message size`,
     kind: sizes.length > 1 ? 'line' : 'bar',
     labels: sizes.map(sizeLabel),
     xTitle: 'message size',
@@ -124,6 +153,7 @@ export function sizeChart(doc: ReportDoc, workload: string, metric: MetricName, 
     unit: scale.unit,
     datasets: series.map((s, i) => {
       const refs = grid[i].map((c) => (c ? ref(c, metric) : null));
+      allRefs.push(...refs);
       return { label: s, data: refs.map((r) => scaled(r, scale)), refs, ci: refs.map((r) => scaledCi(r, scale)), color: colors.get(s)! };
     }),
     table: {
@@ -132,10 +162,10 @@ export function sizeChart(doc: ReportDoc, workload: string, metric: MetricName, 
       rows: series.map((s, i) => ({ head: s, cells: grid[i].map((c) => (c ? ref(c, metric) : null)) })),
     },
   };
-}
-
-function cellLabel(c: CellReport): string {
-  return `${seriesLabel(c.key)} · ${sizeLabel(c.key.size)}`;
+  return withNotes(spec, [
+    lost.length > 0 && `100 % loss (nothing arrived), drawn as 0: ${lost.map((c) => cellLabel(c.key)).join('; ')}.`,
+    clamped(allRefs) && CLAMP_NOTE,
+  ]);
 }
 
 interface BarMetric {
@@ -161,13 +191,13 @@ function cellBarChart(
   if (!present.length || !cells.length) return undefined;
   const missing = wanted.filter((w) => !present.includes(w));
   const scale = metricScale(present[0].metric, cells.flatMap((c) => present.map((w) => c.summary[w.metric]?.mean ?? 0)));
-  return {
+  const spec: ChartSpec = {
     id: `chart-${slug(workload)}-${id}`,
     title: `${workload}: ${title}`,
     kind: 'bar',
     stacked,
-    labels: cells.map(cellLabel),
-    xTitle: 'backend · message size',
+    labels: cells.map((c) => cellLabel(c.key)),
+    xTitle: cells.some((c) => c.key.direction) ? 'backend · message size · direction' : 'backend · message size',
     yTitle: `${yTitle} (${scale.unit})`,
     unit: scale.unit,
     datasets: present.map((w) => {
@@ -185,10 +215,14 @@ function cellBarChart(
     table: {
       corner: `${yTitle} (${scale.unit})`,
       columns: present.map((w) => ({ label: w.label, scale })),
-      rows: cells.map((c) => ({ head: cellLabel(c), cells: present.map((w) => ref(c, w.metric)) })),
+      rows: cells.map((c) => ({ head: cellLabel(c.key), cells: present.map((w) => ref(c, w.metric)) })),
     },
-    ...(missing.length ? { note: `Not measured in this run: ${missing.map((m) => m.label).join(', ')}.` } : {}),
   };
+  return withNotes(spec, [
+    missing.length > 0 && `Not measured in this run: ${missing.map((m) => m.label).join(', ')}.`,
+    // Stacked bars draw no whiskers.
+    !stacked && clamped(spec.table.rows.flatMap((r) => r.cells)) && CLAMP_NOTE,
+  ]);
 }
 
 /**
@@ -311,13 +345,14 @@ export interface ReportCharts {
 export function reportCharts(doc: ReportDoc): ReportCharts {
   const colors = seriesColors(doc);
   const ws = workloadsOf(doc);
+  const gs = groupsOf(doc);
   const some = (xs: (ChartSpec | undefined)[]) => xs.filter((x): x is ChartSpec => Boolean(x));
   return {
-    throughput: some(ws.map((w) => sizeChart(doc, w, isRR(w) ? 'transactions_per_s' : 'throughput_bps', colors))),
+    throughput: some(gs.map((g) => sizeChart(doc, g, isRR(g.workload) ? 'transactions_per_s' : 'throughput_bps', colors))),
     cpu: some(ws.map((w) => cpuChart(doc, w))),
     serviceDemand: some(ws.map((w) => serviceDemandChart(doc, w))),
     latency: some(ws.filter(isRR).map((w) => latencyChart(doc, w))),
-    perCore: some(ws.map((w) => sizeChart(doc, w, 'throughput_per_core_bps', colors))),
+    perCore: some(gs.map((g) => sizeChart(doc, g, 'throughput_per_core_bps', colors))),
     conformance: some([conformanceChart(doc)]),
   };
 }

@@ -5,7 +5,7 @@ import { METRICS, metricInfo, type MetricName } from '../harness/results/metrics
 import { PALETTE, type ChartSpec, type Dataset } from './charts.ts';
 import { headlineMetrics, VERDICTS, type Comparison, type MetricComparison, type Verdict } from './compare.ts';
 import { cellName, shownMetrics } from './compare-table.ts';
-import { esc, metricScale, num, pct, pEq, pValue, seriesLabel, sizeLabel } from './format.ts';
+import { cellLabel, esc, metricScale, num, pct, pEq, pValue } from './format.ts';
 import { chartBlock, numberTable, page } from './page.ts';
 
 const VERDICT_COLORS: Record<Verdict, string> = {
@@ -111,7 +111,7 @@ function trendChart(cmp: Comparison, workload: string, metric: MetricName): { sp
   const rows = cmp.trend.filter((r) => r.key.workload === workload && r.metric === metric && r.points[0]);
   if (!rows.length) return undefined;
   const info = METRICS[metric];
-  const label = (r: (typeof rows)[number]) => `${seriesLabel(r.key)} · ${sizeLabel(r.key.size)}`;
+  const label = (r: (typeof rows)[number]) => cellLabel(r.key);
   const pctScale = { factor: 1, unit: '%' };
   const deltas = rows.map((r) => r.deltaPct.map((d) => (d === undefined ? null : { cell: r.cellId, metric: `${metric}.delta_pct`, value: d })));
   const th = cmp.options.thresholdPct;

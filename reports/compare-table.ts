@@ -4,7 +4,7 @@ import Table from 'cli-table3';
 import { metricInfo } from '../harness/results/metrics.ts';
 import type { CellKey } from '../harness/results/types.ts';
 import { headlineMetrics, type CellComparison, type Comparison, type MetricComparison, type Verdict } from './compare.ts';
-import { metricScale, num, pct, pEq, pValue, seriesLabel, sizeLabel } from './format.ts';
+import { metricScale, num, pct, pEq, pValue, seriesLabel, sizeLabel, workloadLabel } from './format.ts';
 
 const ANSI = { red: 31, green: 32, yellow: 33, grey: 90, bold: 1 } as const;
 type Paint = (c: keyof typeof ANSI, s: string) => string;
@@ -21,7 +21,7 @@ const VERDICT_COLOR: Record<Verdict, keyof typeof ANSI> = {
 };
 
 export function cellName(k: CellKey): string {
-  return `${seriesLabel(k)} ${k.workload} ${sizeLabel(k.size)}`;
+  return `${seriesLabel(k)} ${workloadLabel(k)} ${sizeLabel(k.size)}`;
 }
 
 /** Value with a scaled unit: "2.39 Gbit/s". */

@@ -1,5 +1,6 @@
 // Number and unit presentation shared by every human-facing format (HTML, terminal table).
 // Machine formats (JSON, CSV) keep raw numbers in the catalogue's base units.
+import { errorHeadline } from '../harness/results/display.ts';
 import { metricInfo } from '../harness/results/metrics.ts';
 import type { CellKey } from '../harness/results/types.ts';
 
@@ -93,6 +94,21 @@ export function seriesLabel(k: CellKey): string {
   return v ? `${k.backend} (${v})` : k.backend;
 }
 
+/** UDP_STREAM's two cells: "guest→peer", "peer→guest". */
+export function directionLabel(d: CellKey['direction']): string {
+  return d ? d.replace('-to-', '→') : '';
+}
+
+/** "TCP_STREAM", or "UDP_STREAM peer→guest": what a chart or table row of one workload covers. */
+export function workloadLabel(k: Pick<CellKey, 'workload' | 'direction'>): string {
+  return k.direction ? `${k.workload} ${directionLabel(k.direction)}` : k.workload;
+}
+
+/** One cell among a workload's: "copy · 64 B", "copy · 64 B · peer→guest" (unique within a workload). */
+export function cellLabel(k: CellKey): string {
+  return `${seriesLabel(k)} · ${sizeLabel(k.size)}${k.direction ? ` · ${directionLabel(k.direction)}` : ''}`;
+}
+
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
 export function esc(s: unknown): string {
@@ -102,6 +118,17 @@ export function esc(s: unknown): string {
 /** JSON safe to embed in a <script> element (no "</script>" or "<!--" can close it early). */
 export function scriptJson(v: unknown): string {
   return JSON.stringify(v).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+}
+
+/**
+ * An error message (after `prefixHtml`, e.g. its scope): a short one inline; a long or multi-line
+ * one as its first line, cut, with the full text one click away. Either wraps anywhere, so an
+ * unbroken 400-character netperf selector list cannot widen the page.
+ */
+export function errorHtml(message: string, prefixHtml = '', max = 160): string {
+  const head = errorHeadline(message, max);
+  if (head === message) return `<span class="errtext">${prefixHtml}${esc(message)}</span>`;
+  return `<details class="errtext"><summary>${prefixHtml}${esc(head)}</summary><pre>${esc(message)}</pre></details>`;
 }
 
 export function duration(ms: number): string {

@@ -3,10 +3,13 @@
 // throughput vs message size, CPU by thread class + guest CPU + service demand, RR latency
 // percentiles, throughput per host core, conformance matrix, every number in an appendix.
 import { formatArgv } from '../harness/core/exec.ts';
+import { lossText, totalLoss } from '../harness/results/display.ts';
 import { metricInfo, type MetricName } from '../harness/results/metrics.ts';
+import { countsText, type CellStatus } from '../harness/results/outcomes.ts';
+import type { RunManifest } from '../harness/results/types.ts';
 import { allCharts, OUTCOME_COLORS, reportCharts, type ChartSpec } from './charts.ts';
-import { duration, esc, metricScale, num, seriesLabel, sizeLabel, unc, type Scale } from './format.ts';
-import { scopeLabel, type CellReport, type ReportDoc } from './model.ts';
+import { cellLabel, duration, errorHtml, esc, metricScale, num, seriesLabel, sizeLabel, unc, workloadLabel, type Scale } from './format.ts';
+import { scopeLabel, scopeWorkload, type CellReport, type ErrorEntry, type ReportDoc } from './model.ts';
 import { chartBlock, page } from './page.ts';
 
 function kv(rows: [string, string][]): string {
@@ -14,6 +17,21 @@ function kv(rows: [string, string][]): string {
 }
 
 const pill = (cls: string, text: string) => `<span class="pill ${esc(cls)}">${esc(text)}</span>`;
+
+/** The run's status badge: complete-with-errors has its own colour, never complete's green. */
+const statusPill = (status: RunManifest['status']) => pill(status, status === 'complete-with-errors' ? 'complete, with errors' : status);
+
+/** Each (scope, message) once: a backend error can repeat for every cell it stopped. */
+function errorItems(errors: readonly ErrorEntry[]): string {
+  const seen = new Set<string>();
+  return errors
+    .filter((e) => {
+      const k = `${scopeLabel(e)}\n${e.message}`;
+      return !seen.has(k) && seen.add(k);
+    })
+    .map((e) => `<li>${errorHtml(e.message, `${esc(scopeLabel(e))}: `)}</li>`)
+    .join('');
+}
 
 function fact(k: string, v: string, small = ''): string {
   return `<div class="fact"><div class="k">${esc(k)}</div><div class="v">${esc(v)}${small ? ` <small>${esc(small)}</small>` : ''}</div></div>`;
@@ -24,28 +42,40 @@ function runDuration(doc: ReportDoc): string {
   return finishedAt ? duration(Date.parse(finishedAt) - Date.parse(createdAt)) : 'not finished';
 }
 
+/** "1 errored · 8 skipped " (what kept cells from being measured), or "". */
+function notMeasured(c: ReportDoc['counts']): string {
+  const parts = (['errored', 'skipped', 'unfinished'] as const).filter((k) => c[k]).map((k) => `${c[k]} ${k}`);
+  return parts.length ? `${parts.join(' · ')} ` : '';
+}
+
 function summarySection(doc: ReportDoc): string {
   const m = doc.manifest;
   const iterations = doc.cells.reduce((a, c) => a + c.iterations.length, 0);
   const conf = doc.conformance.results;
   const tally = (o: string) => conf.filter((r) => r.outcome === o).length;
   const facts = [
-    fact('Status', m.status, m.kind),
+    fact('Status', doc.status, m.kind),
     fact('Started', m.createdAt.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC'), runDuration(doc)),
     fact('Host', m.host.hostname, `${m.host.cpus} CPUs, ${Math.round(m.host.memMiB / 1024)} GiB`),
     fact('Host kernel', m.host.kernel),
     ...Object.entries(m.versions).slice(0, 4).map(([k, v]) => fact(k, v)),
     ...(m.accel ? [fact('Accelerator', m.accel.toUpperCase(), m.accel === 'tcg' ? 'emulated: compare relatively' : '')] : []),
-    ...(doc.cells.length ? [fact('Benchmark cells', String(doc.cells.length), `${iterations} iterations`)] : []),
+    ...(doc.counts.total ? [fact('Benchmark cells', `${doc.counts.measured} measured`, `${notMeasured(doc.counts)}of ${doc.counts.total}; ${iterations} iterations`)] : []),
     ...(conf.length ? [fact('Conformance', `${tally('pass')} pass · ${tally('fail')} fail`, `${tally('warn')} warn · ${tally('skip')} skip`)] : []),
   ];
   const callouts: string[] = [];
-  if (doc.errors.length) {
-    callouts.push(
-      `<div class="callout bad"><strong>${doc.errors.length} error(s) during the run</strong><ul>${doc.errors
-        .map((e) => `<li>${esc(scopeLabel(e))}: ${esc(e.message)}</li>`)
-        .join('')}</ul></div>`,
-    );
+  if (doc.counts.total) callouts.push(`<p class="counts" id="cell-counts">Cells: ${esc(countsText(doc.counts))}.</p>`);
+  const failed = doc.errors.filter((e) => e.effect !== 'recovered');
+  if (failed.length) {
+    const stopped = doc.counts.errored ? ` (${doc.counts.errored} cell(s) errored: no numbers shown for them)` : '';
+    callouts.push(`<div class="callout bad"><strong>${failed.length} error(s) during the run</strong>${esc(stopped)}<ul>${errorItems(failed)}</ul></div>`);
+  }
+  const recovered = doc.errors.filter((e) => e.effect === 'recovered');
+  if (recovered.length) {
+    callouts.push(`<div class="callout"><strong>Retried and recovered</strong> (the cell was measured on a retry; not a failure)<ul>${errorItems(recovered)}</ul></div>`);
+  }
+  if (doc.counts.unfinished) {
+    callouts.push(`<div class="callout"><strong>${doc.counts.unfinished} cell(s) unfinished</strong>: the run (${esc(doc.status)}) stopped before they had a summary. <code>vnetbench run --resume --out RUN_DIR</code> measures them.</div>`);
   }
   const notReached = doc.cells.filter((c) => c.confidence && !c.confidence.reached);
   const warned = doc.cells.filter((c) => c.warnings.length);
@@ -59,7 +89,7 @@ function summarySection(doc: ReportDoc): string {
   if (doc.skips.length) {
     callouts.push(
       `<div class="callout"><strong>Skipped</strong> (not run on this host, never counted as passed)<ul>${doc.skips
-        .map((s) => `<li>${esc(scopeLabel(s))}: ${esc(s.reason)}</li>`)
+        .map((s) => `<li>${errorHtml(s.reason, `${esc(scopeLabel(s))}: `)}</li>`)
         .join('')}</ul></div>`,
     );
   }
@@ -81,31 +111,43 @@ function glanceValue(c: CellReport | undefined, metric: MetricName, scale: Scale
   const s = c?.summary[metric];
   if (!c || !s) return '<td class="num missing">–</td>';
   const ci = s.n > 1 ? ` <span class="ci">± ${unc((s.ciHigh - s.ciLow) / 2 / scale.factor)}</span>` : '';
-  return `<td class="num" data-cell="${esc(c.id)}" data-metric="${metric}" data-value="${s.mean}" data-scale="${scale.factor}">${num(s.mean / scale.factor)}${ci}</td>`;
+  // A throughput of 0 at 100 % loss means nothing arrived: say so beside the number.
+  const loss = metric === 'throughput_bps' ? lossText(c.summary.loss_pct) : undefined;
+  const lossNote = loss ? ` <span class="loss${totalLoss(c.summary.loss_pct) ? ' total' : ''}">(${esc(loss)})</span>` : '';
+  return `<td class="num" data-cell="${esc(c.id)}" data-metric="${metric}" data-value="${s.mean}" data-scale="${scale.factor}">${num(s.mean / scale.factor)}${ci}${lossNote}</td>`;
 }
 
-/** The classic comparison table: per workload and size, each backend's rate and host CPU. */
+/** Rate and host CPU of one cell, or what stopped it (an errored cell shows no numbers). */
+function glancePair(o: CellStatus | undefined, c: CellReport | undefined, rate: MetricName, scale: Scale): string {
+  if (o?.outcome === 'errored') return `<td class="num err" colspan="2" data-outcome="errored">${pill('fail', 'error')}</td>`;
+  if (o?.outcome === 'skipped') return `<td class="num missing" colspan="2" data-outcome="skipped" title="${esc(o.reason)}">skipped</td>`;
+  return glanceValue(c, rate, scale) + glanceValue(c, 'host_cpu_total_pct', { factor: 1, unit: '%' });
+}
+
+/** The classic comparison table: per workload (and direction) and size, each backend's rate and host CPU. */
 function glanceSection(doc: ReportDoc): string {
-  if (!doc.cells.length) return '';
-  const series = [...new Set(doc.cells.map((c) => seriesLabel(c.key)))];
+  const shown = doc.outcomes.filter((o) => o.outcome === 'measured' || o.outcome === 'errored');
+  if (!shown.length) return '';
+  const series = [...new Set(shown.map((o) => seriesLabel(o.key)))];
   const rows: string[] = [];
-  for (const w of [...new Set(doc.cells.map((c) => c.key.workload))]) {
-    const cells = doc.cells.filter((c) => c.key.workload === w);
-    const rate: MetricName = /_(RR|CRR)$/.test(w) ? 'transactions_per_s' : 'throughput_bps';
+  for (const g of [...new Set(shown.map((o) => workloadLabel(o.key)))]) {
+    const outcomes = doc.outcomes.filter((o) => workloadLabel(o.key) === g);
+    const cells = doc.cells.filter((c) => workloadLabel(c.key) === g);
+    const rate: MetricName = /_(RR|CRR)$/.test(outcomes[0].key.workload) ? 'transactions_per_s' : 'throughput_bps';
     const scale = metricScale(rate, cells.map((c) => c.summary[rate]?.mean ?? 0));
-    const sizes = [...new Set(cells.map((c) => c.key.size))].sort((a, b) => a - b);
+    const sizes = [...new Set(shown.filter((o) => workloadLabel(o.key) === g).map((o) => o.key.size))].sort((a, b) => a - b);
     sizes.forEach((z, i) => {
       const tds = series.map((sr) => {
-        const c = cells.find((x) => x.key.size === z && seriesLabel(x.key) === sr);
-        return glanceValue(c, rate, scale) + glanceValue(c, 'host_cpu_total_pct', { factor: 1, unit: '%' });
+        const at = <T extends { key: CellStatus['key'] }>(x: T) => x.key.size === z && seriesLabel(x.key) === sr;
+        return glancePair(outcomes.find(at), cells.find(at), rate, scale);
       });
-      rows.push(`<tr${i === 0 ? ' class="group-start"' : ''}><th scope="row">${i === 0 ? esc(w) : ''}</th><td>${esc(sizeLabel(z))}</td><td class="ci">${esc(scale.unit)}</td>${tds.join('')}</tr>`);
+      rows.push(`<tr${i === 0 ? ' class="group-start"' : ''}><th scope="row">${i === 0 ? esc(g) : ''}</th><td>${esc(sizeLabel(z))}</td><td class="ci">${esc(scale.unit)}</td>${tds.join('')}</tr>`);
     });
   }
   const head1 = `<tr><th rowspan="2">Workload</th><th rowspan="2">Size</th><th rowspan="2">Unit</th>${series.map((s) => `<th class="group" colspan="2">${esc(s)}</th>`).join('')}</tr>`;
   const head2 = `<tr>${series.map(() => '<th class="num">Rate</th><th class="num">Host CPU %</th>').join('')}</tr>`;
-  return `<section id="glance"><h2>Backends side by side</h2><p class="lead">Throughput (stream workloads) or transactions/s (request/response), and host CPU in percent of one core, mean ± ${Math.round(doc.level * 100)} % confidence half-width.</p>
-<table class="numbers glance"><thead>${head1}${head2}</thead><tbody>${rows.join('')}</tbody></table></section>`;
+  return `<section id="glance"><h2>Backends side by side</h2><p class="lead">Throughput (stream workloads) or transactions/s (request/response), and host CPU in percent of one core, mean ± ${Math.round(doc.level * 100)} % confidence half-width. An errored cell shows no numbers, whatever partial iterations it had.</p>
+<div class="table-wrap"><table class="numbers glance"><thead>${head1}${head2}</thead><tbody>${rows.join('')}</tbody></table></div></section>`;
 }
 
 function manifestSection(doc: ReportDoc): string {
@@ -113,7 +155,7 @@ function manifestSection(doc: ReportDoc): string {
   const run = kv([
     ['Run ID', `<code>${esc(m.runId)}</code>`],
     ['Kind', esc(m.kind)],
-    ['Status', pill(m.status, m.status)],
+    ['Status', `${statusPill(doc.status)}${doc.status !== m.status ? ` <small>(the manifest says ${esc(m.status)})</small>` : ''}`],
     ['Started', esc(m.createdAt)],
     ['Finished', esc(m.finishedAt ?? '—')],
     ['Duration', esc(runDuration(doc))],
@@ -155,18 +197,20 @@ function capabilitySection(doc: ReportDoc): string {
         .map((c) => `<tr><td><strong>${esc(c.name)}</strong></td><td>${c.runnable ? pill('ok', 'available') : pill('skip', 'skipped')}</td><td>${esc(c.reason)}</td><td>${esc(c.fix ?? '')}</td></tr>`)
         .join('')}</tbody></table>`
     : '<p class="lead">The run recorded no capability probes.</p>';
-  const backends = [...new Set([...doc.cells.map((c) => c.key.backend), ...doc.boots.map((b) => b.backend), ...doc.skips.map((s) => s.backend), ...doc.errors.map((e) => e.backend)])];
+  const backends = [...new Set([...doc.outcomes.map((c) => c.key.backend), ...doc.boots.map((b) => b.backend), ...doc.skips.map((s) => s.backend), ...doc.errors.map((e) => e.backend)])];
   const ran = backends.map((b) => {
     const cells = doc.cells.filter((c) => c.key.backend === b);
+    const outcomes = doc.outcomes.filter((o) => o.key.backend === b);
+    const n = (k: CellStatus['outcome']) => outcomes.filter((o) => o.outcome === k).length;
     const boots = doc.boots.filter((x) => x.backend === b);
     const skips = doc.skips.filter((s) => s.backend === b);
-    const errors = doc.errors.filter((e) => e.backend === b);
+    const errors = doc.errors.filter((e) => e.backend === b && e.effect !== 'recovered');
     const status = errors.length ? pill('fail', 'error') : cells.length ? pill('ok', 'measured') : skips.length ? pill('skip', 'skipped') : pill('skip', 'no data');
-    const why = [...skips.map((s) => `${s.workload ? `${s.workload}: ` : ''}${s.reason}`), ...errors.map((e) => `${e.workload ? `${e.workload}: ` : ''}${e.message}`)];
-    return `<tr><td><strong>${esc(b)}</strong></td><td>${status}</td><td>${esc([...new Set(cells.map((c) => c.key.workload))].join(', ') || '—')}</td><td class="num">${cells.length}</td><td class="num">${cells.reduce((a, c) => a + c.iterations.length, 0)}</td><td class="num">${boots.length ? boots.map((x) => `${num(x.bootToReadyS)} s`).join(', ') : '—'}</td><td>${esc(why.join('; '))}</td></tr>`;
+    const why = [...new Set([...skips.map((s) => `${s.workload ? `${scopeWorkload(s)}: ` : ''}${s.reason}`), ...errors.map((e) => `${e.cell ?? (e.workload ? `${e.workload}` : '')}${e.cell || e.workload ? ': ' : ''}${e.message}`)])];
+    return `<tr><td><strong>${esc(b)}</strong></td><td>${status}</td><td>${esc([...new Set(cells.map((c) => workloadLabel(c.key)))].join(', ') || '—')}</td><td class="num">${cells.length}</td><td class="num">${n('errored')}</td><td class="num">${n('skipped')}</td><td class="num">${cells.reduce((a, c) => a + c.iterations.length, 0)}</td><td class="num">${boots.length ? boots.map((x) => `${num(x.bootToReadyS)} s`).join(', ') : '—'}</td><td class="why">${why.map((w) => errorHtml(w)).join('<br>')}</td></tr>`;
   });
   const table = backends.length
-    ? `<h3>What ran</h3><table><thead><tr><th>Backend</th><th>Status</th><th>Workloads measured</th><th class="num">Cells</th><th class="num">Iterations</th><th class="num">Boot to ready</th><th>Skipped / errors</th></tr></thead><tbody>${ran.join('')}</tbody></table>`
+    ? `<h3>What ran</h3><div class="table-wrap"><table class="ran"><thead><tr><th>Backend</th><th>Status</th><th>Workloads measured</th><th class="num">Measured</th><th class="num">Errored</th><th class="num">Skipped</th><th class="num">Iterations</th><th class="num">Boot to ready</th><th>Skipped / errors</th></tr></thead><tbody>${ran.join('')}</tbody></table></div>`
     : '';
   return `<section id="capabilities"><h2>Capabilities: what ran, what was skipped and why</h2>
 <p class="lead">Probed on this host before the run. A skipped item was not run; it is never counted as passed.</p>${caps}${table}</section>`;
@@ -226,8 +270,8 @@ function appendixSection(doc: ReportDoc): string {
         const info = metricInfo(m)!;
         return `<tr><td title="${esc(info.doc)}">${esc(info.label)}</td><td class="num" data-cell="${esc(c.id)}" data-metric="${m}" data-value="${s.mean}" data-scale="1">${num(s.mean)}</td><td class="num">${num(s.ciLow)} – ${num(s.ciHigh)}</td><td class="num">${num(s.stddev)}</td><td class="num">${s.n}</td><td>${esc(info.unit)}</td></tr>`;
       });
-    return `<h4>${esc(seriesLabel(c.key))} · ${esc(c.key.workload)} · ${esc(sizeLabel(c.key.size))} <small class="mono">${esc(c.id)}</small></h4>
-<table class="numbers"><thead><tr><th>Metric</th><th class="num">Mean</th><th class="num">${Math.round(doc.level * 100)} % CI</th><th class="num">Std dev</th><th class="num">n</th><th>Unit</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+    return `<h4>${esc(workloadLabel(c.key))} · ${esc(cellLabel(c.key))} <small class="mono">${esc(c.id)}</small></h4>
+<div class="table-wrap"><table class="numbers"><thead><tr><th>Metric</th><th class="num">Mean</th><th class="num">${Math.round(doc.level * 100)} % CI</th><th class="num">Std dev</th><th class="num">n</th><th>Unit</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
   });
   return `<section id="appendix"><h2>Every metric of every cell</h2><p class="lead print-only">Every metric of every cell, with its confidence interval, standard deviation and sample count, is in summary.csv (and per iteration in results.csv) beside this report, and in the HTML version.</p><details class="screen-only"><summary>Show all ${doc.cells.length} cells (the same numbers as results.csv / summary.csv)</summary>${tables.join('')}</details></section>`;
 }
@@ -253,7 +297,7 @@ export function reportHtml(doc: ReportDoc): string {
   const m = doc.manifest;
   return page({
     title: `vnetbench ${m.kind} report`,
-    subtitleHtml: `<code>${esc(m.runId)}</code> · ${esc(m.host.hostname)} · ${esc(m.createdAt.slice(0, 16).replace('T', ' '))} UTC · ${pill(m.status, m.status)}`,
+    subtitleHtml: `<code>${esc(m.runId)}</code> · ${esc(m.host.hostname)} · ${esc(m.createdAt.slice(0, 16).replace('T', ' '))} UTC · ${statusPill(doc.status)}`,
     toc: sections.map(([id, label]) => ({ id, label })),
     bodyHtml: sections.map(([, , html]) => html).join('\n'),
     charts: allCharts(ch),

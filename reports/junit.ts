@@ -1,6 +1,7 @@
 // JUnit XML (the Ant/Jenkins format CI systems read; schema in fixtures/junit/junit.xsd).
-//   report:  a testcase per benchmark cell (failed on an error record or a compare regression),
-//            per skip record (skipped with the reason) and per conformance requirement × DUT
+//   report:  a testcase per measured cell (failed by a compare regression), per errored cell
+//            (failed, even with partial iterations), per unfinished cell (skipped), per skip record
+//            (skipped with the reason), per error that stopped no cell (failed), and per conformance requirement × DUT
 //            (fail -> failure with the evidence, skip -> skipped with the reason,
 //            warn -> passed with a system-out note, since a SHOULD not met is not a failure).
 //   compare: a testcase per cell (failed when a metric regressed; skipped on insufficient data).
@@ -9,7 +10,7 @@ import { metricInfo } from '../harness/results/metrics.ts';
 import type { CellComparison, Comparison, MetricComparison } from './compare.ts';
 import { headlineMetrics } from './compare.ts';
 import { num, pct, pEq, sizeLabel } from './format.ts';
-import { appliesTo, scopeLabel, scopeWorkload, type CellReport, type ReportDoc } from './model.ts';
+import { scopeLabel, scopeWorkload, type CellReport, type ReportDoc } from './model.ts';
 
 export interface JUnitCase {
   classname: string;
@@ -111,12 +112,10 @@ function benchmarkSuite(doc: ReportDoc, comparison?: Comparison): JUnitSuite {
   const cases: JUnitCase[] = doc.cells.map((c) => {
     const cmp = comparison?.cells.find((x) => x.id === c.id);
     const regressed = cmp?.metrics.filter((m) => m.verdict === 'regressed') ?? [];
-    const out = [cellSummary(c, doc.level), ...(cmp ? cmp.metrics.map(metricLine) : [])].filter(Boolean).join('\n');
-    const failure = c.errors.length
-      ? { message: c.errors[0], type: 'error', text: c.errors.join('\n') }
-      : regressed.length
-        ? { message: `regressed against ${comparison!.baseline.runId}: ${regressed.map((m) => `${m.metric} ${pct(m.deltaPct)}`).join(', ')}`, type: 'regression', text: regressed.map(metricLine).join('\n') }
-        : undefined;
+    const out = [cellSummary(c, doc.level), ...c.recovered.map((e) => `RETRIED (recovered, not a failure): ${e}`), ...(cmp ? cmp.metrics.map(metricLine) : [])].filter(Boolean).join('\n');
+    const failure = regressed.length
+      ? { message: `regressed against ${comparison!.baseline.runId}: ${regressed.map((m) => `${m.metric} ${pct(m.deltaPct)}`).join(', ')}`, type: 'regression', text: regressed.map(metricLine).join('\n') }
+      : undefined;
     return {
       classname: cellClass(c.key.backend, c.key.workload),
       name: `${c.id} (${sizeLabel(c.key.size)})`,
@@ -125,12 +124,22 @@ function benchmarkSuite(doc: ReportDoc, comparison?: Comparison): JUnitSuite {
       ...(out ? { systemOut: out } : {}),
     };
   });
+  // An errored cell fails, whatever partial iterations it has; an unfinished one was not run.
+  for (const o of doc.outcomes) {
+    if (o.outcome !== 'errored' && o.outcome !== 'unfinished') continue;
+    const base = { classname: cellClass(o.key.backend, o.key.workload), name: `${o.id} (${sizeLabel(o.key.size)})`, timeS: 0 };
+    if (o.outcome === 'errored') {
+      cases.push({ ...base, failure: { message: o.errors[0].split('\n')[0], type: 'error', text: o.errors.join('\n') } });
+    } else {
+      cases.push({ ...base, skipped: { message: `not finished: the run (${doc.status}) stopped before this cell had a summary` } });
+    }
+  }
   for (const s of doc.skips) {
     cases.push({ classname: cellClass(s.backend, scopeWorkload(s)), name: scopeLabel(s), timeS: 0, skipped: { message: s.reason } });
   }
-  // Errors that match no measured cell (a backend that never booted) still fail the report.
+  // Errors that stopped no cell (a failed teardown, a backend whose cells are unknown) still fail the report.
   for (const e of doc.errors) {
-    if (doc.cells.some((c) => appliesTo(e, c))) continue;
+    if (e.effect !== 'unattributed') continue;
     cases.push({
       classname: cellClass(e.backend, scopeWorkload(e)),
       name: scopeLabel(e),
@@ -144,7 +153,7 @@ function benchmarkSuite(doc: ReportDoc, comparison?: Comparison): JUnitSuite {
 function runProperties(doc: ReportDoc): Record<string, string> {
   return {
     runId: doc.manifest.runId,
-    status: doc.manifest.status,
+    status: doc.status,
     host: `${doc.manifest.host.hostname} (${doc.manifest.host.cpuModel}, ${doc.manifest.host.cpus} CPUs)`,
     kernel: doc.manifest.host.kernel,
     ...(doc.manifest.accel ? { accel: doc.manifest.accel } : {}),
@@ -177,7 +186,7 @@ function conformanceSuites(doc: ReportDoc): JUnitSuite[] {
 /** The report's JUnit: benchmark cells (gated by `comparison` when given) and conformance. */
 export function reportJUnit(doc: ReportDoc, comparison?: Comparison): string {
   const suites: JUnitSuite[] = [];
-  if (doc.cells.length || doc.skips.length || doc.errors.length || !doc.conformance.results.length) {
+  if (doc.outcomes.length || doc.skips.length || doc.errors.length || !doc.conformance.results.length) {
     suites.push(benchmarkSuite(doc, comparison));
   }
   suites.push(...conformanceSuites(doc));

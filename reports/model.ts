@@ -2,12 +2,16 @@
 // Built from a run directory: manifest + results.jsonl (+ commands.jsonl when present).
 // Summaries are recomputed from the iteration samples, so every exporter shows the same numbers
 // whatever the run wrote in its own `cell` records (those still supply confidence and warnings).
+// Only measured cells (harness/results/outcomes.ts) are in `cells`: an errored cell's partial
+// iterations are no measurement, and `outcomes` says what became of every planned cell.
 import fs from 'node:fs';
 import path from 'node:path';
 import { WORKLOADS } from '../harness/config/schema.ts';
 import { METRICS, type MetricInfo, type MetricName, type Metrics } from '../harness/results/metrics.ts';
+import { classifyCells, effectiveStatus, namedCell, type CellStatus, type Classification } from '../harness/results/outcomes.ts';
 import { cellId, type CellKey, type Capability, type ConformanceRecord, type MetricSummary, type RunManifest, type ResultRecord } from '../harness/results/types.ts';
 import type { RunData } from '../harness/results/rundir.ts';
+import { plannedCells } from '../harness/run/planned.ts';
 import { summarize } from '../harness/stats/summary.ts';
 
 export const REPORT_SCHEMA = 'vnetbench.report/1';
@@ -27,8 +31,19 @@ export interface CellReport {
   summary: Partial<Record<MetricName, MetricSummary>>;
   confidence?: { level: number; widthPct: number; reached: boolean; iterations: number };
   warnings: string[];
-  /** Error records that name this cell's backend (and workload, when they name one). */
-  errors: string[];
+  /** Errors of earlier attempts at this cell that a retry recovered from (not failures). */
+  recovered: string[];
+}
+
+/** An error record, and what it did to the cells. */
+export interface ErrorEntry {
+  backend: string;
+  workload?: string;
+  /** The cell id, when the record names one cell. */
+  cell?: string;
+  message: string;
+  /** errored: it stopped cells; recovered: its cell was measured on a retry; unattributed: no cell (e.g. teardown). */
+  effect: 'errored' | 'recovered' | 'unattributed';
 }
 
 export interface CommandRow {
@@ -56,13 +71,19 @@ export interface ReportDoc {
   level: number;
   runDir: string;
   manifest: RunManifest;
+  /** The manifest's status, or complete-with-errors for a "complete" run that holds errors. */
+  status: RunManifest['status'];
   commands: CommandRow[];
   capabilities: Capability[];
   boots: { backend: string; bootToReadyS: number; accel: 'kvm' | 'tcg' }[];
-  skips: { backend: string; workload?: string; reason: string }[];
-  errors: { backend: string; workload?: string; message: string }[];
+  skips: { backend: string; workload?: string; cell?: string; reason: string }[];
+  errors: ErrorEntry[];
+  /** Every planned cell (or every cell the records name, when the plan is unknown) and its outcome. */
+  outcomes: CellStatus[];
+  counts: Classification['counts'];
   /** Catalogue entries of the metrics that occur in this run, in catalogue order. */
   metrics: Partial<Record<MetricName, MetricInfo>>;
+  /** Measured cells only. */
   cells: CellReport[];
   conformance: ConformanceReport;
 }
@@ -79,8 +100,8 @@ export function requirementOrder(a: string, b: string): number {
   return a.localeCompare(b);
 }
 
-/** Matrix order: workload (catalogue order), backend (first appearance), size, then the rest. */
-function cellOrder(backends: string[]): (a: CellReport, b: CellReport) => number {
+/** Matrix order: workload (catalogue order), direction, backend (first appearance), size, then the rest. */
+function cellOrder(backends: string[]): (a: { key: CellKey }, b: { key: CellKey }) => number {
   const w = (x: string) => {
     const i = (WORKLOADS as readonly string[]).indexOf(x);
     return i < 0 ? 99 : i;
@@ -88,6 +109,7 @@ function cellOrder(backends: string[]): (a: CellReport, b: CellReport) => number
   return (a, b) =>
     w(a.key.workload) - w(b.key.workload) ||
     a.key.workload.localeCompare(b.key.workload) ||
+    (a.key.direction ?? '').localeCompare(b.key.direction ?? '') ||
     backends.indexOf(a.key.backend) - backends.indexOf(b.key.backend) ||
     a.key.size - b.key.size ||
     a.key.offloads.localeCompare(b.key.offloads) ||
@@ -117,7 +139,7 @@ function cellsFrom(records: ResultRecord[], level: number): CellReport[] {
     const id = cellId(key);
     let c = byId.get(id);
     if (!c) {
-      c = { id, key, iterations: [], summary: {}, warnings: [], errors: [] };
+      c = { id, key, iterations: [], summary: {}, warnings: [], recovered: [] };
       byId.set(id, c);
     }
     return c;
@@ -134,6 +156,10 @@ function cellsFrom(records: ResultRecord[], level: number): CellReport[] {
       if (r.confidence) c.confidence = r.confidence;
       c.warnings.push(...r.warnings);
       fromCellRecord.set(c.id, r.summary);
+    } else if (r.type === 'error' && namedCell(r)) {
+      // A failed attempt's partial samples are not part of a later (retried) measurement.
+      const c = byId.get(namedCell(r)!);
+      if (c) c.iterations = [];
     }
   }
   for (const c of byId.values()) {
@@ -168,16 +194,9 @@ function conformanceFrom(records: ResultRecord[]): ConformanceReport {
   };
 }
 
-/**
- * Whether a skip/error record concerns a cell. Its `workload` names a workload, or (as the run
- * executor writes it) a whole cell id; no workload means the whole backend.
- */
-export function appliesTo(r: { backend: string; workload?: string }, c: { id: string; key: CellKey }): boolean {
-  return r.backend === c.key.backend && (r.workload === undefined || r.workload === c.key.workload || r.workload === c.id);
-}
-
-/** "copy/TCP_CRR", "copy/*", or the cell id itself when the record names one. */
-export function scopeLabel(r: { backend: string; workload?: string }): string {
+/** The cell id when the entry names one, else "copy/TCP_CRR" or "copy/*". */
+export function scopeLabel(r: { backend: string; workload?: string; cell?: string }): string {
+  if (r.cell) return r.cell;
   if (r.workload?.startsWith(`${r.backend}/`)) return r.workload;
   return `${r.backend}/${r.workload ?? '*'}`;
 }
@@ -187,17 +206,26 @@ export function scopeWorkload(r: { backend: string; workload?: string }): string
   return r.workload?.startsWith(`${r.backend}/`) ? r.workload.split('/')[1] : r.workload;
 }
 
+function errorEntries(records: ResultRecord[], cls: Classification): ErrorEntry[] {
+  const measured = new Set(cls.cells.filter((c) => c.outcome === 'measured').map((c) => c.id));
+  const unattributed = new Set(cls.unattributed);
+  return records.flatMap((r): ErrorEntry[] => {
+    if (r.type !== 'error') return [];
+    const cell = namedCell(r);
+    const effect = unattributed.has(r) ? 'unattributed' : cell && measured.has(cell) ? 'recovered' : 'errored';
+    return [{ backend: r.backend, ...(r.workload !== undefined ? { workload: r.workload } : {}), ...(cell ? { cell } : {}), message: r.message, effect }];
+  });
+}
+
 export function buildReport(run: RunData, level = 0.95): ReportDoc {
   const { records, manifest } = run;
-  const errors = records.flatMap((r) => (r.type === 'error' ? [{ backend: r.backend, workload: r.workload, message: r.message }] : []));
-  const cells = cellsFrom(records, level);
-  const backends = [...new Set([...manifest.capabilities.map((c) => c.name), ...cells.map((c) => c.key.backend)])];
+  const cls = classifyCells(records, plannedCells(manifest));
+  const measured = new Set(cls.cells.filter((c) => c.outcome === 'measured').map((c) => c.id));
+  const cells = cellsFrom(records, level).filter((c) => measured.has(c.id));
+  const backends = [...new Set([...manifest.capabilities.map((c) => c.name), ...cls.cells.map((c) => c.key.backend)])];
   cells.sort(cellOrder(backends));
-  for (const c of cells) {
-    c.errors = errors
-      .filter((e) => appliesTo(e, c))
-      .map((e) => e.message);
-  }
+  const outcomes = [...cls.cells].sort(cellOrder(backends));
+  for (const c of cells) c.recovered = outcomes.find((o) => o.id === c.id)!.errors;
   const used = new Set(cells.flatMap((c) => Object.keys(c.summary)));
   const metrics: ReportDoc['metrics'] = {};
   for (const [name, info] of Object.entries(METRICS) as [MetricName, MetricInfo][]) if (used.has(name)) metrics[name] = info;
@@ -207,11 +235,18 @@ export function buildReport(run: RunData, level = 0.95): ReportDoc {
     level,
     runDir: path.resolve(run.dir),
     manifest,
+    status: effectiveStatus(manifest.status, cls),
     commands: readCommands(run.dir),
     capabilities: manifest.capabilities,
     boots: records.flatMap((r) => (r.type === 'boot' ? [{ backend: r.backend, bootToReadyS: r.bootToReadyS, accel: r.accel }] : [])),
-    skips: records.flatMap((r) => (r.type === 'skip' ? [{ backend: r.backend, workload: r.workload, reason: r.reason }] : [])),
-    errors,
+    skips: records.flatMap((r) => {
+      if (r.type !== 'skip') return [];
+      const cell = namedCell(r);
+      return [{ backend: r.backend, ...(r.workload !== undefined ? { workload: r.workload } : {}), ...(cell ? { cell } : {}), reason: r.reason }];
+    }),
+    errors: errorEntries(records, cls),
+    outcomes,
+    counts: cls.counts,
     metrics,
     cells,
     conformance: conformanceFrom(records),

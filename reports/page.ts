@@ -73,7 +73,8 @@ function valueCell(r: ValueRef | null, factor: number): string {
 export function numberTable(t: NumberTable, caption?: string): string {
   const head = `<tr><th>${esc(t.corner)}</th>${t.columns.map((c) => `<th class="num">${esc(c.label)}</th>`).join('')}</tr>`;
   const rows = t.rows.map((r) => `<tr><th scope="row">${esc(r.head)}</th>${r.cells.map((c, i) => valueCell(c, t.columns[i].scale.factor)).join('')}</tr>`);
-  return `<table class="numbers">${caption ? `<caption>${esc(caption)}</caption>` : ''}<thead>${head}</thead><tbody>${rows.join('')}</tbody></table>`;
+  // Many columns scroll inside their box rather than widening the page on a narrow window.
+  return `<div class="table-wrap"><table class="numbers">${caption ? `<caption>${esc(caption)}</caption>` : ''}<thead>${head}</thead><tbody>${rows.join('')}</tbody></table></div>`;
 }
 
 /** Height for charts whose categories run down the page (one bar per row). */

@@ -17,6 +17,12 @@ export type BackendName = (typeof BACKENDS)[number];
 export const WORKLOADS = ['TCP_STREAM', 'TCP_MAERTS', 'TCP_RR', 'TCP_CRR', 'UDP_STREAM', 'UDP_RR'] as const;
 export type WorkloadName = (typeof WORKLOADS)[number];
 
+/** The largest UDP payload over IPv4 (65535 - 20 IP - 8 UDP): a datagram cannot carry more. */
+export const UDP_MAX_SIZE = 65507;
+/** TCP message sizes stop at 1 MiB: netperf and iperf3 take far larger, but sizes past this measure the same thing. */
+export const TCP_MAX_SIZE = 1024 * 1024;
+const isUdp = (w: string) => w.startsWith('UDP_');
+
 export const ENGINES = ['netperf', 'iperf3', 'sockperf'] as const;
 export type EngineName = (typeof ENGINES)[number];
 
@@ -52,8 +58,8 @@ export const RunConfigSchema = z
   .object({
     backends: z.array(z.enum(BACKENDS)).min(1).default(['copy', 'macvtap']),
     workloads: z.array(z.enum(WORKLOADS)).min(1).default([...WORKLOADS]),
-    /** Message sizes in bytes (send size for streams, request/response size for RR). */
-    sizes: z.array(z.number().int().min(1).max(65507)).min(1).default([64, 1024, 16384]),
+    /** Message sizes in bytes (send size for streams, request/response size for RR); UDP's limit is checked below. */
+    sizes: z.array(z.number().int().min(1).max(TCP_MAX_SIZE)).min(1).default([64, 1024, 16384]),
     /** Seconds per iteration. */
     duration: z.number().min(1).max(3600).default(10),
     iterations: positiveInt.max(1000).default(3),
@@ -96,7 +102,30 @@ export const RunConfigSchema = z
       .default({ engine: 'io_uring', batch: 32 }),
     out: z.string().min(1).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine(udpSizes, {
+    // Reported beside other keys' problems, once sizes and workloads are each valid.
+    when: (p) => {
+      const v = p.value as { sizes?: unknown; workloads?: unknown } | undefined;
+      return Array.isArray(v?.sizes) && Array.isArray(v?.workloads) && !p.issues.some((i) => i.path?.[0] === 'sizes' || i.path?.[0] === 'workloads');
+    },
+  });
+
+/** sizes and workloads are separate keys: a size only UDP cannot carry is wrong only beside a UDP workload. */
+function udpSizes(c: { sizes: number[]; workloads: WorkloadName[] }, ctx: z.RefinementCtx): void {
+  const udp = c.workloads.filter(isUdp);
+  if (!udp.length) return;
+  c.sizes.forEach((size, i) => {
+    if (size <= UDP_MAX_SIZE) return;
+    ctx.addIssue({
+      code: 'custom',
+      path: ['sizes', i],
+      message:
+        `${size} bytes is too big for ${udp.join(' and ')}: a UDP datagram carries at most ${UDP_MAX_SIZE} bytes ` +
+        `(TCP workloads take up to ${TCP_MAX_SIZE}); use sizes <= ${UDP_MAX_SIZE}, or leave ${udp.join(' and ')} out of workloads`,
+    });
+  });
+}
 
 export type RunConfig = z.output<typeof RunConfigSchema>;
 export type RunConfigInput = z.input<typeof RunConfigSchema>;

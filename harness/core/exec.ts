@@ -29,6 +29,11 @@ export interface ExecOptions {
   input?: string;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /**
+   * Run in a process group of its own, out of reach of a Ctrl-C sent to the harness's group.
+   * For teardown's commands: the SIGINT that started teardown must not kill them half-way.
+   */
+  ownGroup?: boolean;
 }
 
 type CommandListener = (r: CommandResult) => void;
@@ -55,6 +60,7 @@ export async function exec(argv: readonly string[], opts: ExecOptions = {}): Pro
     ...(opts.input !== undefined ? { input: opts.input } : {}),
     ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}),
     ...(opts.cwd ? { cwd: opts.cwd } : {}),
+    ...(opts.ownGroup ? { detached: true } : {}),
   });
   // `exec` makes the shell replace itself, so signals and exit codes are the program's own.
   const out: ProcessOutput = await shell`exec ${[...argv]}`;

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { stateDir } from './paths.ts';
-import { exec } from './exec.ts';
+import { exec, type CommandResult } from './exec.ts';
 
 /** Settings a run changed on a link it did not create, and the values to put back. */
 export interface LinkRestore {
@@ -356,11 +356,24 @@ async function killAndWait(pid: number, startTime: string, group = true): Promis
 }
 
 /**
+ * Options for the commands that remove objects. They run in their own process group: a Ctrl-C
+ * reaches every process in the harness's group, and one that arrives while teardown is running an
+ * `ip link del` would kill it half-way. The link would then be recorded as "left" and the ledger
+ * file kept, although the link goes with its namespace.
+ */
+const REMOVAL = { nothrow: true, ownGroup: true } as const;
+
+/** Why a removal command failed: its stderr, else how it ended. */
+function why(r: CommandResult): string {
+  return r.stderr.trim() || (r.signal ? `killed by ${r.signal}` : `exit ${r.code}`);
+}
+
+/**
  * Processes still running inside one of our namespaces (a workload server a crashed run started)
  * would keep it, and its links, alive after `ip netns del`: they belong to the run and go first.
  */
 async function killProcessesIn(netns: string): Promise<void> {
-  const r = await exec(['ip', 'netns', 'pids', netns], { nothrow: true });
+  const r = await exec(['ip', 'netns', 'pids', netns], REMOVAL);
   if (r.code !== 0) return;
   for (const pid of r.stdout.split(/\s+/).filter(Boolean).map(Number)) {
     if (pid === process.pid) continue;
@@ -372,7 +385,7 @@ async function killProcessesIn(netns: string): Promise<void> {
 const GONE = /Cannot find device|does not exist|No such file|No such device|not found/i;
 
 async function ipLink(netns: string | undefined, args: string[]) {
-  return exec(netns ? ['ip', '-n', netns, 'link', ...args] : ['ip', 'link', ...args], { nothrow: true });
+  return exec(netns ? ['ip', '-n', netns, 'link', ...args] : ['ip', 'link', ...args], REMOVAL);
 }
 
 async function linkExists(name: string, netns?: string): Promise<boolean> {
@@ -383,8 +396,8 @@ async function linkExists(name: string, netns?: string): Promise<boolean> {
 async function restoreLink(name: string, netns: string | undefined, r: LinkRestore): Promise<void> {
   if (!(await linkExists(name, netns))) return;
   const run = async (argv: string[]) => {
-    const res = await exec(argv, { nothrow: true });
-    if (res.code !== 0 && !GONE.test(res.stderr)) throw new Error(res.stderr.trim());
+    const res = await exec(argv, REMOVAL);
+    if (res.code !== 0 && !GONE.test(res.stderr)) throw new Error(why(res));
   };
   const inNs = (argv: string[]) => (netns ? ['ip', 'netns', 'exec', netns, ...argv] : argv);
   const offloads = Object.entries(r.offloads ?? {});
@@ -399,10 +412,8 @@ async function restoreLink(name: string, netns: string | undefined, r: LinkResto
 /** Move a NIC back into the namespace this process runs in (the one it was taken from). */
 async function moveLinkHome(obj: Extract<LedgerObject, { kind: 'moved-link' }>): Promise<void> {
   if (await linkExists(obj.name, obj.netns)) {
-    const r = await exec(['ip', '-n', obj.netns, 'link', 'set', 'dev', obj.name, 'netns', String(process.pid)], {
-      nothrow: true,
-    });
-    if (r.code !== 0) throw new Error(`moving ${obj.name} back from ${obj.netns}: ${r.stderr.trim()}`);
+    const r = await exec(['ip', '-n', obj.netns, 'link', 'set', 'dev', obj.name, 'netns', String(process.pid)], REMOVAL);
+    if (r.code !== 0) throw new Error(`moving ${obj.name} back from ${obj.netns}: ${why(r)}`);
   } else if (!(await linkExists(obj.name))) {
     // A physical NIC returns to the initial namespace when its namespace is deleted; if it is
     // in neither place, someone renamed or removed it and a person has to look.
@@ -418,7 +429,7 @@ export async function removeObject(obj: LedgerObject): Promise<void> {
     case 'link': {
       const r = await ipLink(obj.netns, ['del', obj.name]);
       // Gone already (deleted with its namespace or its peer) counts as removed.
-      if (r.code !== 0 && !GONE.test(r.stderr)) throw new Error(r.stderr.trim());
+      if (r.code !== 0 && !GONE.test(r.stderr)) throw new Error(why(r));
       return;
     }
     case 'link-settings':
@@ -427,8 +438,8 @@ export async function removeObject(obj: LedgerObject): Promise<void> {
       return moveLinkHome(obj);
     case 'netns': {
       await killProcessesIn(obj.name);
-      const r = await exec(['ip', 'netns', 'del', obj.name], { nothrow: true });
-      if (r.code !== 0 && !GONE.test(r.stderr)) throw new Error(r.stderr.trim());
+      const r = await exec(['ip', 'netns', 'del', obj.name], REMOVAL);
+      if (r.code !== 0 && !GONE.test(r.stderr)) throw new Error(why(r));
       return;
     }
     case 'file':

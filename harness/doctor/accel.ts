@@ -1,21 +1,37 @@
-// KVM and TCG verdicts, cached per host boot: both rest on the kernel and the QEMU binary, which
-// change only with a reboot or a QEMU (re)install. The cache key is /proc/sys/kernel/random/boot_id
-// plus the QEMU binary's path, size and mtime; `doctor --no-cache` probes again.
+// KVM and TCG verdicts. The live part gathers observations (probes/kvm.ts, probes/tcg.ts); the
+// verdicts are parsers/accel.ts's pure reading of them, so the same code judges a live host, a
+// cached probe and a recorded fixture.
+//
+// The boots are cached per host boot: they rest on the kernel and the QEMU binary, which change
+// only with a reboot or a QEMU (re)install. The key is /proc/sys/kernel/random/boot_id, the QEMU
+// binary's path, size and mtime, the KVM deadline, and what opening the KVM device shows right
+// now: that is observed on every call (it costs one open and one ioctl), so a cache can never
+// contradict the device (a /dev/kvm loaded, removed or made accessible since). The cache holds
+// observations, never verdicts, so a verdict is always today's code's reading. `doctor --no-cache`
+// boots again.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { cacheDir } from '../core/paths.ts';
 import type { Ledger } from '../core/ledger.ts';
 import { isTearingDown } from '../core/lifecycle.ts';
 import { bootSector } from './bootsector.ts';
-import { kvmDevice, kvmVerdict, tryKvm, KVM_DEADLINE_MS } from './probes/kvm.ts';
-import { tcgVerdict, tryTcg } from './probes/tcg.ts';
-import type { Evidence } from './capabilities.ts';
-import type { BootAttempt } from './boot.ts';
+import { observeKvmDevice, tryKvm, KVM_DEADLINE_MS } from './probes/kvm.ts';
+import { tryTcg } from './probes/tcg.ts';
+import { kvmVerdict, tcgVerdict, type AccelObservations, type AccelVerdict, type KvmDeviceObservation, type KvmVerdict } from './parsers/accel.ts';
+import type { BootAttempt } from './parsers/boot.ts';
 
 export interface AccelVerdicts {
-  kvm: Evidence;
-  tcg: Evidence;
+  kvm: KvmVerdict;
+  tcg: AccelVerdict;
+}
+
+export interface AccelResult extends AccelVerdicts {
+  /** What the verdicts rest on: the device as observed now, the boots now or from the cache. */
+  observed: AccelObservations;
+  /** Set when the boots came from the cache (when they were made). */
+  cachedAt?: string;
 }
 
 interface QemuIdentity {
@@ -24,12 +40,17 @@ interface QemuIdentity {
   mtimeMs: number;
 }
 
+/** Bumped whenever the record's shape changes: an older record is a miss, never misread. */
+const CACHE_FORMAT = 2;
+
 interface CacheRecord {
+  format: number;
   bootId: string;
   qemu: QemuIdentity;
   kvmDeadlineMs: number;
+  device: KvmDeviceObservation;
   at: string;
-  verdicts: AccelVerdicts;
+  boots: { tcg: BootAttempt; kvmBoot?: BootAttempt; kvmCpuHost?: BootAttempt };
 }
 
 export interface AccelOptions {
@@ -38,6 +59,8 @@ export interface AccelOptions {
   ledger?: Ledger;
   useCache?: boolean;
   kvmDeadlineMs?: number;
+  /** The KVM device node to open (default /dev/kvm), e.g. a path that does not exist, in tests. */
+  kvmDevice?: string;
   log?: (line: string) => void;
 }
 
@@ -45,16 +68,20 @@ export function accelCacheFile(): string {
   return path.join(cacheDir(), 'doctor', 'accel.json');
 }
 
-function identity(qemu: string): QemuIdentity {
-  const st = fs.statSync(qemu);
-  return { path: qemu, size: st.size, mtimeMs: st.mtimeMs };
+function identity(qemu: string): QemuIdentity | undefined {
+  try {
+    const st = fs.statSync(qemu);
+    return { path: qemu, size: st.size, mtimeMs: st.mtimeMs };
+  } catch {
+    return undefined; // not there: the boots say so (spawn-failed), and nothing is cached
+  }
 }
 
-function readCache(bootId: string, qemu: QemuIdentity, deadline: number): CacheRecord | undefined {
+function readCache(key: Omit<CacheRecord, 'at' | 'boots'>): CacheRecord | undefined {
   try {
     const r = JSON.parse(fs.readFileSync(accelCacheFile(), 'utf8')) as CacheRecord;
-    const same = r.bootId === bootId && r.kvmDeadlineMs === deadline && JSON.stringify(r.qemu) === JSON.stringify(qemu);
-    return same ? r : undefined;
+    const { at, boots, ...recorded } = r;
+    return isDeepStrictEqual(recorded, key) && typeof at === 'string' && boots?.tcg ? r : undefined;
   } catch {
     return undefined;
   }
@@ -70,7 +97,7 @@ function writeCache(r: CacheRecord, log?: (line: string) => void): void {
     fs.renameSync(tmp, file);
   } catch (e) {
     fs.rmSync(tmp, { force: true });
-    log?.(`kvm/tcg: verdict not cached: ${(e as Error).message}`);
+    log?.(`kvm/tcg: boots not cached: ${(e as Error).message}`);
   }
 }
 
@@ -100,32 +127,34 @@ async function withBootImage<T>(fn: (image: string) => Promise<T>): Promise<T> {
   return fn(cached);
 }
 
-export async function probeAccel(o: AccelOptions): Promise<AccelVerdicts & { cachedAt?: string }> {
-  if (!o.qemu) {
-    const missing = 'qemu-system-x86_64 not found (install: `vnetbench setup`)';
-    return { kvm: { ok: false, evidence: `KVM not usable: ${kvmDevice().evidence}; ${missing}` }, tcg: { ok: false, evidence: missing } };
-  }
-  const deadline = o.kvmDeadlineMs ?? KVM_DEADLINE_MS;
-  const id = identity(o.qemu);
-  if (o.useCache !== false) {
-    const hit = readCache(o.bootId, id, deadline);
+export async function probeAccel(o: AccelOptions): Promise<AccelResult> {
+  const device = observeKvmDevice(o.kvmDevice);
+  const kvmDeadlineMs = o.kvmDeadlineMs ?? KVM_DEADLINE_MS;
+  const judge = (observed: AccelObservations, note = ''): AccelResult => {
+    const kvm = kvmVerdict(observed);
+    const tcg = tcgVerdict(observed);
+    return { kvm: { ...kvm, evidence: kvm.evidence + note }, tcg: { ...tcg, evidence: tcg.evidence + note }, observed };
+  };
+  if (!o.qemu) return judge({ device, kvmDeadlineMs });
+  const qemu = o.qemu;
+  const id = identity(qemu);
+  const key = id && { format: CACHE_FORMAT, bootId: o.bootId, qemu: id, kvmDeadlineMs, device };
+  if (key && o.useCache !== false) {
+    const hit = readCache(key);
     if (hit) {
-      o.log?.(`kvm/tcg: using the verdict cached at ${hit.at} for this boot (${accelCacheFile()})`);
-      const note = ` [cached ${hit.at}, boot ${o.bootId.slice(0, 8)}]`;
-      return {
-        kvm: { ...hit.verdicts.kvm, evidence: hit.verdicts.kvm.evidence + note },
-        tcg: { ...hit.verdicts.tcg, evidence: hit.verdicts.tcg.evidence + note },
-        cachedAt: hit.at,
-      };
+      o.log?.(`kvm/tcg: using the boots cached at ${hit.at} for this boot (${accelCacheFile()})`);
+      return { ...judge({ device, qemu, kvmDeadlineMs, ...hit.boots }, ` [cached ${hit.at}, boot ${o.bootId.slice(0, 8)}]`), cachedAt: hit.at };
     }
   }
-  o.log?.(`kvm/tcg: booting a probe boot sector under each (KVM deadline ${deadline} ms)`);
+  o.log?.(`kvm/tcg: booting a probe boot sector under each (KVM deadline ${kvmDeadlineMs} ms)`);
   const [tcg, kvm] = await withBootImage((image) =>
-    Promise.all([tryTcg(o.qemu!, image, o.ledger), tryKvm(o.qemu!, image, o.ledger, deadline)]),
+    Promise.all([tryTcg(qemu, image, o.ledger), tryKvm(qemu, image, device, o.ledger, kvmDeadlineMs)]),
   );
-  const verdicts = { tcg: tcgVerdict(tcg), kvm: kvmVerdict(kvm, tcg) };
-  if (conclusive(tcg) && (!kvm.boot || conclusive(kvm.boot))) writeCache({ bootId: o.bootId, qemu: id, kvmDeadlineMs: deadline, at: new Date().toISOString(), verdicts }, o.log);
-  return verdicts;
+  const boots = { tcg, ...kvm };
+  if (key && [tcg, kvm.kvmBoot, kvm.kvmCpuHost].every((a) => !a || conclusive(a))) {
+    writeCache({ ...key, at: new Date().toISOString(), boots }, o.log);
+  }
+  return judge({ device, qemu, kvmDeadlineMs, ...boots });
 }
 
 /**

@@ -1,8 +1,16 @@
 // What doctor found, in the shape backends and suites consume. Filled by doctor/probe.ts.
+import type { KvmSituation } from './parsers/accel.ts';
+
 export interface Evidence {
   ok: boolean;
   /** One line a user can check: the command, file or syscall result it rests on. */
   evidence: string;
+}
+
+/** What some probes add to their evidence: why, in one sentence, and what to do when not ok. */
+export interface ProbeVerdict {
+  reason?: string;
+  fix?: string;
 }
 
 export type ToolName = 'netperf' | 'netserver' | 'iperf3' | 'sockperf' | 'testpmd';
@@ -36,8 +44,8 @@ export interface HostCapabilities {
   vhostNet: Evidence & { features?: bigint };
   ioUring: Evidence;
   linuxAio: Evidence;
-  kvm: Evidence; // a short guest boot succeeded under KVM
-  tcg: Evidence; // QEMU is installed and can run TCG
+  kvm: Evidence & ProbeVerdict & { situation?: KvmSituation }; // a short guest boot succeeded under KVM
+  tcg: Evidence & ProbeVerdict; // QEMU is installed and can run TCG
   qemu: Evidence & { version?: string; netdevs?: string[] };
   tools: Record<ToolName, Evidence & { version?: string }>;
   // Added with doctor (issue 2):

@@ -28,9 +28,11 @@ import type { Evidence, HostCapabilities } from './capabilities.ts';
 export interface ProbeOptions {
   /** Progress lines (stderr in the CLI). */
   log?: (line: string) => void;
-  /** Reuse the KVM/TCG verdict cached for this boot (default true). */
+  /** Reuse the KVM/TCG boots cached for this boot and this KVM device state (default true). */
   useCache?: boolean;
   kvmDeadlineMs?: number;
+  /** The KVM device node to open (default /dev/kvm); see AccelOptions.kvmDevice. */
+  kvmDevice?: string;
   /** Short id for the scratch namespace and link names (default: random). */
   id?: string;
   /** QEMU binary (default: qemu-system-x86_64 from PATH). */
@@ -93,7 +95,7 @@ export async function probeHost(opts: ProbeOptions = {}): Promise<HostCapabiliti
     const [links, accel, qemuCaps, tools, nics] = await Promise.all([
       timed('namespace, tap, veth, macvlan, macvtap, bridge', () => linkProbes(l, id, why)),
       timed('kvm/tcg boot probe', () =>
-        probeAccel({ qemu, bootId: host.bootId, ledger: l, useCache: opts.useCache, kvmDeadlineMs: opts.kvmDeadlineMs, log })),
+        probeAccel({ qemu, bootId: host.bootId, ledger: l, useCache: opts.useCache, kvmDeadlineMs: opts.kvmDeadlineMs, kvmDevice: opts.kvmDevice, log })),
       timed('qemu version and netdevs', () => probeQemu(qemu)),
       timed('tool versions', () => probeTools()),
       timed('physical NICs', () => probeNics()),

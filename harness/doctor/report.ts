@@ -1,11 +1,12 @@
-// Doctor's two outputs: lines for a person (every line with its evidence) and one JSON document
-// (every probe's {ok, evidence}, the NICs, and every backend with runnable/reason/fix).
+// Doctor's two outputs: lines for a person (every line with its evidence, and a fix under a failed
+// probe that has one) and one JSON document (every probe's {ok, evidence}, plus reason and fix for
+// kvm and tcg, the NICs, and every backend with runnable/reason/fix).
 import Table from 'cli-table3';
 import { backendTable, type BackendAvailability } from './backends.ts';
-import type { Evidence, HostCapabilities, NicReport, ToolName } from './capabilities.ts';
+import type { Evidence, HostCapabilities, NicReport, ProbeVerdict, ToolName } from './capabilities.ts';
 
-/** A probe's {ok, evidence} plus what it measured (version, netdevs, features). */
-type ProbeEntry = Evidence & { version?: string; netdevs?: string[]; features?: string };
+/** A probe's {ok, evidence} plus what it measured (version, netdevs, features) and, for some, reason and fix. */
+type ProbeEntry = Evidence & ProbeVerdict & { version?: string; netdevs?: string[]; features?: string; situation?: string };
 
 const TOOL_LABELS: Record<ToolName, string> = {
   netperf: 'netperf',
@@ -77,7 +78,10 @@ export function doctorText(c: HostCapabilities, width = 120): string {
   const lines = [`vnetbench doctor: kernel ${c.host.kernel}, boot ${c.host.bootId}`, ''];
   const entries = probeEntries(c);
   const pad = Math.max(...entries.map(([k]) => k.length));
-  for (const [name, e] of entries) lines.push(`${e.ok ? ' ok ' : ' NO '} ${name.padEnd(pad)}  ${e.evidence}`);
+  for (const [name, e] of entries) {
+    lines.push(`${e.ok ? ' ok ' : ' NO '} ${name.padEnd(pad)}  ${e.evidence}`);
+    if (!e.ok && e.fix) lines.push(`     ${''.padEnd(pad)}  fix: ${e.fix}`);
+  }
   lines.push('', `Physical NICs (/sys/class/net/* with a device link): ${c.nics.length || 'none'}`);
   for (const n of c.nics) lines.push(...nicLines(n));
   lines.push('', 'Backends:', backendText(backendTable(c), width));

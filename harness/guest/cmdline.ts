@@ -18,9 +18,32 @@ export interface BootTuning {
   extraAppend: string[];
   /** Firmware image (-bios); undefined: QEMU's default SeaBIOS. */
   bios?: string;
+  /**
+   * Keep the guest's memory barriers under TCG (see tcgSmp). Off only to reproduce the lost
+   * notification (`vnetbench repro tcg-stall`).
+   */
+  tcgBarriers: boolean;
+  /** More QEMU arguments (debug logging for a reproducer), placed before the backend's. */
+  qemuArgs?: string[];
 }
 
-export const DEFAULT_TUNING: BootTuning = { machine: 'q35', extraAppend: [] };
+export const DEFAULT_TUNING: BootTuning = { machine: 'q35', extraAppend: [], tcgBarriers: true };
+
+/**
+ * -accel and -smp. Under TCG, QEMU before 8.0 drops the guest's memory barriers (mfence, lock
+ * prefixes' ordering) from translated code unless the machine may have more than one CPU
+ * (CF_PARALLEL is set only when smp.max_cpus > 1). QEMU's virtio still runs in its I/O thread,
+ * in parallel with the vCPU, so the guest's "store avail.idx; mb; load avail_event" and QEMU's
+ * "store avail_event; mb; load avail.idx" can both read stale values: no kick is sent, none is
+ * awaited, and the TX queue stalls for good. Upstream fixed it in 8.0 ("tcg: Do not elide memory
+ * barriers for !CF_PARALLEL"). One possible-but-absent CPU (maxcpus=2) turns the barriers back on
+ * for one vCPU; thread=multi makes sure the per-vCPU-thread TCG that honours CF_PARALLEL is used.
+ */
+export function accelArgs(accel: 'kvm' | 'tcg', smp: number, tuning: Pick<BootTuning, 'tcgBarriers'>): string[] {
+  if (accel === 'kvm') return ['-accel', 'kvm', '-cpu', 'host', '-smp', String(smp)];
+  const barriers = tuning.tcgBarriers && smp < 2;
+  return ['-accel', 'tcg,thread=multi', '-smp', barriers ? `${smp},maxcpus=2` : String(smp)];
+}
 
 /** Name of the agent's virtio-serial port; the guest finds its /dev/vportNpM by this name. */
 export const AGENT_PORT = 'vnb.agent';
@@ -79,10 +102,9 @@ export function buildQemuArgs(spec: GuestSpec, paths: QemuPaths, tuning: BootTun
     '-no-user-config',
     '-display', 'none',
     '-machine', machine,
-    ...(spec.accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg']),
+    ...accelArgs(spec.accel, spec.smp, tuning),
     ...(tuning.bios ? ['-bios', tuning.bios] : []),
     '-m', `${spec.memMiB}M`,
-    '-smp', String(spec.smp),
     ...(spec.sharedMemory
       ? ['-object', `memory-backend-memfd,id=vnbmem,size=${spec.memMiB}M,share=on`]
       : []),
@@ -97,6 +119,7 @@ export function buildQemuArgs(spec: GuestSpec, paths: QemuPaths, tuning: BootTun
     '-device', `virtserialport,bus=vnbser.0,chardev=vnbagent,name=${AGENT_PORT}`,
     '-no-reboot',
     '-msg', 'timestamp=on',
+    ...(tuning.qemuArgs ?? []),
     ...spec.netArgs,
   ];
 }

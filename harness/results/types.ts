@@ -34,7 +34,8 @@ export interface RunManifest {
   kind: 'benchmark' | 'conformance';
   createdAt: string;
   finishedAt?: string;
-  status: 'running' | 'complete' | 'failed' | 'interrupted';
+  /** complete-with-errors: every planned cell was attempted, but error records exist (exit 1). */
+  status: 'running' | 'complete' | 'complete-with-errors' | 'failed' | 'interrupted';
   host: HostInfo;
   tool: { version: string; node: string };
   versions: Record<string, string>; // qemu, guest kernel, netperf, testpmd ...
@@ -78,6 +79,8 @@ export type ResultRecord =
       type: 'iteration';
       cell: CellKey;
       iteration: number;
+      /** The cell's try this iteration belongs to (2 after a stall and reboot); absent means 1. */
+      attempt?: number;
       startedAt: string;
       durationS: number;
       metrics: Metrics;
@@ -94,7 +97,19 @@ export type ResultRecord =
     }
   | { type: 'boot'; backend: string; bootToReadyS: number; accel: 'kvm' | 'tcg' }
   | { type: 'skip'; backend: string; workload?: string; cell?: CellKey; reason: string }
-  | { type: 'error'; backend: string; workload?: string; cell?: CellKey; message: string }
+  | {
+      type: 'error';
+      backend: string;
+      workload?: string;
+      cell?: CellKey;
+      message: string;
+      /** Which try of the cell failed (1, or 2 after a reboot); absent for backend-level errors. */
+      attempt?: number;
+      /** What happened next: the guest was rebooted and the cell retried, or the backend given up. */
+      next?: 'retried' | 'abandoned';
+      /** A stalled guest: what was awaited and what guest, host, peer and the virtio rings showed. */
+      stall?: Record<string, unknown>;
+    }
   | ConformanceRecord;
 
 export type ConformanceOutcome = 'pass' | 'fail' | 'warn' | 'skip';

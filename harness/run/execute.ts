@@ -9,27 +9,29 @@ import { isTearingDown, withLedger } from '../core/lifecycle.ts';
 import { shortId } from '../core/names.ts';
 import { getBackend } from '../backends/registry.ts';
 import type { HostCapabilities } from '../doctor/capabilities.ts';
-import { launchGuest, type RunningGuest } from '../guest/qemu.ts';
+import type { RunningGuest } from '../guest/qemu.ts';
 import type { GuestImage } from '../guest/types.ts';
 import { methodOptions } from '../method/options.ts';
 import { runMethod, type MeasureRequest } from '../method/scheduler.ts';
 import { Sampler } from '../metrics/sampler.ts';
 import type { RunWriter } from '../results/rundir.ts';
+import { errorHeadline } from '../results/display.ts';
 import { cellId, type CellKey } from '../results/types.ts';
 import type { Metrics } from '../results/metrics.ts';
 import { topologyProvider } from '../topology/index.ts';
 import type { HostTopology } from '../topology/types.ts';
 import { hostTools } from '../workloads/binaries.ts';
-import { agentSide } from '../workloads/guest-side.ts';
-import { hostSide } from '../workloads/host-side.ts';
 import { measureIteration } from '../workloads/measure.ts';
 import { allOffloads, setOffloadsArgv } from '../workloads/offloads.ts';
 import { engineFor } from '../workloads/registry.ts';
-import { runClients, serverAddress, startServers, type Sides } from '../workloads/runner.ts';
+import { ClientStalled, expectedClientS, runClients, serverAddress, startServers, type ServerSet } from '../workloads/runner.ts';
 import type { WorkloadEngine, WorkloadSpec } from '../workloads/types.ts';
+import { TimeoutError } from '../core/errors.ts';
 import { exec } from '../core/exec.ts';
 import type { BackendPlan } from './plan.ts';
 import type { Progress } from './progress.ts';
+import { GuestSession } from './session.ts';
+import { awaitedOf, collectStallEvidence, StallWatch, type StallEvidence } from './stall.ts';
 
 export interface BackendRunContext {
   config: RunConfig;
@@ -53,55 +55,38 @@ export async function runBackend(ctx: BackendRunContext, plan: BackendPlan, cell
   }
   const engine = engineFor(ctx.config.engine, hostTools);
   const ledger = Ledger.create(shortId());
+  let left = cells.length; // cells not yet ticked, so an error ticks the rest
   try {
     await withLedger(ledger, async () => {
       const topo = await topologyProvider(ctx.config.topology).create(ledger);
       const workDir = path.join(writer.dir, 'logs', plan.backend);
       fs.mkdirSync(workDir, { recursive: true });
-      const instance = await backend.setup({ config: ctx.config, topology: topo, ledger, workDir, accel: ctx.accel });
-      let guest: RunningGuest | undefined;
+      const session = await GuestSession.start({
+        config: ctx.config,
+        backend,
+        topology: topo,
+        ledger,
+        accel: ctx.accel,
+        image: ctx.image,
+        workDir,
+        log: (m) => progress.log(m),
+      });
       try {
-        const childFds = instance.net.passFds.map((_, i) => 3 + i);
-        guest = await launchGuest(
-          {
-            name: `vnb-${topo.id}-${plan.backend}`,
-            image: ctx.image,
-            accel: ctx.accel,
-            memMiB: ctx.config.guest.memMiB,
-            smp: ctx.config.guest.smp,
-            netns: topo.guestNs,
-            netArgs: instance.net.args(childFds),
-            passFds: instance.net.passFds,
-            sharedMemory: instance.net.sharedMemory,
-            ip: topo.guestIp,
-            prefixLen: topo.prefixLen,
-            workDir,
-            qemuBinary: ctx.config.qemu.binary,
-          },
-          ledger,
-          { log: (m) => progress.log(`  ${m}`) },
-        );
-        writer.record({ type: 'boot', backend: plan.backend, bootToReadyS: guest.bootToReadyS, accel: ctx.accel });
-        writer.manifest.commandLines[plan.backend] = guest.commandLine;
-        writer.manifest.versions.qemu ??= guest.qemuVersion;
-        writer.manifest.versions.guestKernel ??= ctx.image.kernelRelease;
-        writer.saveManifest();
-        progress.log(`${plan.backend}: guest ready in ${guest.bootToReadyS.toFixed(2)} s`);
-        if (ctx.config.queues > 1) await enableGuestQueues(guest, ctx.config.queues, progress);
-        const sides: Sides = { guest: agentSide(guest.agent), peer: hostSide('peer', (a) => topo.inPeerNs(a), ledger) };
-        let offloads: string | undefined;
-        for (const cell of cells) {
-          if (cell.offloads !== offloads) {
-            await applyOffloads(guest, topo, cell.offloads, instance.net.sharedMemory, progress);
-            offloads = cell.offloads;
-          }
+        const bs = new BackendState(ctx, plan.backend, session);
+        bs.booted();
+        for (const [i, cell] of cells.entries()) {
           progress.cell(cellId(cell));
-          await runCell(ctx, cell, engine, guest, topo, sides, instance.processes().map((p) => p.pid));
+          const goOn = await bs.runWithRetry(cell, (attempt) => runCell(ctx, cell, engine, bs, topo, attempt));
           progress.tick();
+          left--;
+          if (!goOn) {
+            bs.abandon(cells.slice(i + 1));
+            for (; left > 0; left--) progress.tick();
+            break;
+          }
         }
       } finally {
-        await guest?.shutdown();
-        await instance.close();
+        await session.close();
       }
     });
   } catch (err) {
@@ -109,15 +94,101 @@ export async function runBackend(ctx: BackendRunContext, plan: BackendPlan, cell
     if (isTearingDown()) return;
     const message = (err as Error).message;
     writer.record({ type: 'error', backend: plan.backend, message });
-    progress.log(`error on ${plan.backend}: ${message}`);
+    progress.log(`error on ${plan.backend}: ${errorHeadline(message)}`);
+    for (; left > 0; left--) progress.tick();
   }
 }
 
-/** Multiqueue: the guest driver starts with one queue pair; `ethtool -L` enables the rest. */
-async function enableGuestQueues(guest: RunningGuest, queues: number, progress: Progress): Promise<void> {
-  const r = await guest.agent.exec(['ethtool', '-L', guest.nic, 'combined', String(queues)], { timeoutMs: 15_000 });
-  if (r.code !== 0) throw new Error(`enabling ${queues} queue pairs in the guest failed: ${r.stderr.trim() || `exit ${r.code}`}`);
-  progress.log(`  guest ${guest.nic}: ${queues} queue pairs enabled`);
+
+/**
+ * One backend's guest across its cells: the stall watch, the offload state applied to the guest,
+ * and the stall policy: a stalled cell is recorded with its evidence, the guest rebooted and the
+ * cell tried once more; a second stall on this backend abandons it (the rest of its cells are
+ * recorded as errors with that reason instead of timing out one by one).
+ */
+class BackendState {
+  static readonly MAX_STALLS = 2;
+  stalls = 0;
+  watch: StallWatch;
+  offloads: 'on' | 'off' | undefined;
+  private abandonReason = '';
+
+  constructor(
+    private readonly ctx: BackendRunContext,
+    private readonly backend: BackendName,
+    readonly session: GuestSession,
+  ) {
+    this.watch = new StallWatch(session.guest.bootToReadyS);
+  }
+
+  /** Record a (re)boot; the next cell re-applies offloads on the fresh guest. */
+  booted(): void {
+    const { writer, progress } = this.ctx;
+    const guest = this.session.guest;
+    writer.record({ type: 'boot', backend: this.backend, bootToReadyS: guest.bootToReadyS, accel: this.ctx.accel });
+    writer.manifest.commandLines[this.backend] = guest.commandLine;
+    writer.manifest.versions.qemu ??= guest.qemuVersion;
+    writer.manifest.versions.guestKernel ??= this.ctx.image.kernelRelease;
+    writer.saveManifest();
+    progress.log(`${this.backend}: guest ready in ${guest.bootToReadyS.toFixed(2)} s${this.session.boots > 1 ? ` (boot ${this.session.boots})` : ''}`);
+    this.watch = new StallWatch(guest.bootToReadyS);
+    this.offloads = undefined;
+  }
+
+  /** Run a cell; on a stall reboot and retry once. False: the backend is to be abandoned. */
+  async runWithRetry(cell: CellKey, attemptCell: (attempt: number) => Promise<void>): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await attemptCell(attempt);
+        return true;
+      } catch (e) {
+        if (!(e instanceof CellStalled)) throw e;
+        this.stalls++;
+        const give = this.stalls >= BackendState.MAX_STALLS || attempt >= 2;
+        this.ctx.writer.record({
+          type: 'error',
+          backend: this.backend,
+          workload: cell.workload,
+          cell,
+          message: e.message,
+          attempt,
+          next: give ? 'abandoned' : 'retried',
+          stall: e.evidence as unknown as Record<string, unknown>,
+        });
+        this.ctx.progress.log(`stall in ${cellId(cell)} (try ${attempt}): ${errorHeadline(e.message)}`);
+        if (give) {
+          this.abandonReason = `guest stalled ${this.stalls} times on ${this.backend}; last: ${errorHeadline(e.message)}`;
+          return false;
+        }
+        this.ctx.progress.log(`  rebooting the ${this.backend} guest and retrying the cell`);
+        await this.session.reboot();
+        this.booted();
+      }
+    }
+  }
+
+  /** The cells after an abandoning stall: each an error naming why it was not measured. */
+  abandon(rest: CellKey[]): void {
+    for (const cell of rest) {
+      this.ctx.writer.record({
+        type: 'error',
+        backend: this.backend,
+        workload: cell.workload,
+        cell,
+        message: `not measured: backend abandoned (${this.abandonReason})`,
+        next: 'abandoned',
+      });
+    }
+    if (rest.length) this.ctx.progress.log(`abandoned ${this.backend}: ${rest.length} cell(s) not measured (${this.abandonReason})`);
+  }
+}
+
+/** A cell whose client stalled, with the evidence gathered before the guest was rebooted. */
+class CellStalled extends Error {
+  override readonly name = 'CellStalled';
+  constructor(message: string, readonly evidence: StallEvidence) {
+    super(message);
+  }
 }
 
 /**
@@ -142,16 +213,10 @@ async function applyOffloads(
   }
 }
 
-async function runCell(
-  ctx: BackendRunContext,
-  cell: CellKey,
-  engine: WorkloadEngine,
-  guest: RunningGuest,
-  topo: HostTopology,
-  sides: Sides,
-  backendPids: number[],
-): Promise<void> {
+async function runCell(ctx: BackendRunContext, cell: CellKey, engine: WorkloadEngine, bs: BackendState, topo: HostTopology, attempt: number): Promise<void> {
   const { writer, config } = ctx;
+  const { session, watch } = bs;
+  const guest = session.guest;
   const workload = cell.workload as WorkloadSpec['workload'];
   const base = { workload, size: cell.size, streams: cell.streams, ...(cell.direction ? { direction: cell.direction } : {}) };
   const why = engine.unsupported(base);
@@ -161,11 +226,17 @@ async function runCell(
   }
   const serverIp = serverAddress(engine, base, { guestIp: topo.guestIp, peerIp: topo.peerIp });
   const spec: WorkloadSpec = { ...base, durationS: config.duration, serverIp };
-  const servers = await startServers(engine, spec, sides);
+  const sides = session.sides;
+  let servers: ServerSet | undefined;
   try {
+    if (cell.offloads !== bs.offloads) {
+      await applyOffloads(guest, topo, cell.offloads, session.instance.net.sharedMemory, ctx.progress);
+      bs.offloads = cell.offloads;
+    }
+    servers = await startServers(engine, spec, sides);
     const sampler = new Sampler({
       qemuPid: guest.pid,
-      backendPids,
+      backendPids: session.backendPids(),
       peerPids: servers.hostPids,
       guest: { readFile: (p) => guest.agent.readFile(p), nic: guest.nic },
     });
@@ -173,15 +244,22 @@ async function runCell(
     const measureOnce = async (req: MeasureRequest): Promise<Metrics> => {
       if (req.warmup) {
         // Warm-up traffic only: nothing sampled, nothing recorded.
-        return (await runClients(engine, { ...spec, durationS: Math.max(1, Math.round(req.durationS)) }, sides)).metrics;
+        const warm = { ...spec, durationS: Math.max(1, Math.round(req.durationS)) };
+        const expected = expectedClientS(engine, warm);
+        const r = await runClients(engine, warm, sides, { timeoutMs: watch.timeoutMs(expected) });
+        watch.observe(expected, r.elapsedS);
+        return r.metrics;
       }
       const startedAt = new Date().toISOString();
-      const r = await measureIteration(engine, spec, sides, sampler);
+      const expected = expectedClientS(engine, spec);
+      const r = await measureIteration(engine, spec, sides, sampler, { timeoutMs: watch.timeoutMs(expected) });
+      watch.observe(expected, r.elapsedS);
       for (const p of r.problems) warnings.add(p);
       writer.record({
         type: 'iteration',
         cell,
         iteration: req.iteration,
+        ...(attempt > 1 ? { attempt } : {}),
         startedAt,
         durationS: r.windowS,
         metrics: r.metrics,
@@ -204,14 +282,21 @@ async function runCell(
             },
           }
         : {}),
-      warnings: [...outcome.warnings, ...warnings],
+      warnings: [...outcome.warnings, ...warnings, ...(attempt > 1 ? [`measured on try ${attempt}, after the guest stalled and was rebooted`] : [])],
     });
   } catch (err) {
     if (isTearingDown()) throw err;
-    writer.record({ type: 'error', backend: cell.backend, workload: cell.workload, cell, message: (err as Error).message });
-    ctx.progress.log(`error in ${cellId(cell)}: ${(err as Error).message.split('\n')[0]}`);
+    // A client that overran, or anything in the cell that got no answer in time: the guest (or
+    // its network) went silent. Keep what everything showed, then let the caller reboot.
+    if (err instanceof ClientStalled || err instanceof TimeoutError) {
+      const evidence = await collectStallEvidence(awaitedOf(err), guest, topo, watch.describe());
+      const message = err instanceof ClientStalled ? err.message : `stalled: ${err.message}`;
+      throw new CellStalled(`${message}; ${evidence.verdict}`, evidence);
+    }
+    writer.record({ type: 'error', backend: cell.backend, workload: cell.workload, cell, message: (err as Error).message, attempt });
+    ctx.progress.log(`error in ${cellId(cell)}: ${errorHeadline((err as Error).message)}`);
   } finally {
-    await servers.stop().catch(() => {});
+    await servers?.stop().catch(() => {});
   }
 }
 

@@ -11,6 +11,7 @@ import { probeHost } from '../doctor/probe.ts';
 import { backendTable } from '../doctor/backends.ts';
 import { ensureImage } from '../guest/image.ts';
 import { newRunId, readRun, RunWriter } from '../results/rundir.ts';
+import { classifyCells } from '../results/outcomes.ts';
 import { cellId } from '../results/types.ts';
 import { runBackend } from './execute.ts';
 import { planRun, remainingCells } from './plan.ts';
@@ -30,7 +31,7 @@ export interface RunOutcome {
   dir: string;
   wallS: number;
   harnessCpuS: number;
-  /** Error records written by this invocation. */
+  /** Errored cells plus errors no cell accounts for, over the whole run directory (exit 1 when > 0). */
   errors: number;
 }
 
@@ -75,6 +76,7 @@ export async function runBenchmarks(req: RunRequest): Promise<RunOutcome> {
   progress.log(`run directory: ${dir} (accel ${accel}, guest kernel ${image.kernelRelease})`);
 
   let status: 'complete' | 'failed' = 'complete';
+  let errors = 0;
   progress.start(plan.totalCells - done.size);
   const unhook = onInterrupt(() => writer.finish('interrupted'));
   try {
@@ -88,10 +90,14 @@ export async function runBenchmarks(req: RunRequest): Promise<RunOutcome> {
   } finally {
     unhook();
     progress.stop();
-    writer.finish(status);
+    // A run with errored cells (this invocation's or a resumed run's) is complete-with-errors;
+    // a cell measured after a stall and a retry is measured, its stall a note.
+    const c = classifyCells(readRun(dir).records, plan.backends.flatMap((b) => b.cells));
+    errors = c.counts.errored + c.unattributed.length;
+    writer.finish(status === 'complete' && errors > 0 ? 'complete-with-errors' : status);
   }
   const cpu = process.cpuUsage(cpu0);
-  return { dir, wallS: (Date.now() - started) / 1000, harnessCpuS: (cpu.user + cpu.system) / 1e6, errors: writer.written.error ?? 0 };
+  return { dir, wallS: (Date.now() - started) / 1000, harnessCpuS: (cpu.user + cpu.system) / 1e6, errors };
 }
 
 function chooseAccel(config: RunConfig, kvmOk: boolean, evidence: string): 'kvm' | 'tcg' {

@@ -63,10 +63,12 @@ export async function runSetup(steps: readonly SetupStep[], opts: SetupOptions):
       continue;
     }
     out(`${head} missing (${before.detail}), installing`);
+    const t0 = Date.now();
     await step.install(ctx);
     const after = await step.check(ctx);
     if (!after.present) throw new Error(`${step.name}: still missing after install: ${after.detail}`);
-    out(`${head} done: ${after.detail}`);
+    // The duration lets CI say where its time went (.ci/run's closing breakdown reads it).
+    out(`${head} done: ${after.detail} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
     outcomes.push({ name: step.name, state: 'installed', detail: after.detail });
   }
   return outcomes;

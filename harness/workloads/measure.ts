@@ -14,6 +14,8 @@ export interface IterationResult {
   commands: string[][];
   clientSide: Side;
   windowS: number;
+  /** Seconds the clients took from start to end (what the stall watch learns from). */
+  elapsedS: number;
 }
 
 export async function measureIteration(
@@ -43,5 +45,6 @@ export async function measureIteration(
     commands: run.commands,
     clientSide: run.clientSide,
     windowS: w.windowS,
+    elapsedS: run.elapsedS,
   };
 }

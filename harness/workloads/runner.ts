@@ -82,6 +82,8 @@ export interface WindowHooks {
 }
 
 export interface ClientsResult {
+  /** Seconds from the first client's start to the last one's end. */
+  elapsedS: number;
   metrics: Metrics;
   perClient: Metrics[];
   /** Each client's stdout, for the record's `raw`. */
@@ -96,6 +98,33 @@ export function windowMarginS(durationS: number): number {
 
 class ClientFailed extends Error {
   override readonly name = 'ClientFailed';
+}
+
+/**
+ * A client ran past its deadline (its own run time plus a margin): the side stopped moving
+ * traffic. Carries what was awaited, for the stall diagnosis.
+ */
+export class ClientStalled extends Error {
+  override readonly name = 'ClientStalled';
+  constructor(
+    readonly side: Side,
+    readonly argv: string[],
+    /** Seconds the client should take (engine start-up + run time). */
+    readonly expectedS: number,
+    readonly waitedS: number,
+    /** What stopped answering, when it was not the client itself (a window hook's read). */
+    readonly silent?: string,
+  ) {
+    super(
+      `stalled: ${argv[0]} on the ${side} side ran ${waitedS.toFixed(1)} s, expected ${expectedS.toFixed(1)} s` +
+        `${silent ? `; ${silent}` : ''} (${argv.join(' ')})`,
+    );
+  }
+}
+
+/** Seconds a client run should take: the engine's start-up plus the whole-second run time. */
+export function expectedClientS(engine: Pick<WorkloadEngine, 'startupS'>, spec: Pick<WorkloadSpec, 'durationS'>): number {
+  return engine.startupS + wholeSeconds(spec.durationS);
 }
 
 function describeFailure(argv: string[], o: Outcome): string {
@@ -141,12 +170,23 @@ export async function runClients(
         const o = await outcomes[[...finished][0]];
         throw new ClientFailed(`${engine.name} client ended before the measurement window ${what}: ${describeFailure(cmds[[...finished][0]].argv, o)}`);
       }
-      await hook(pids);
+      try {
+        await hook(pids);
+      } catch (e) {
+        // A side that does not answer while its clients run has stalled as surely as a client that overruns.
+        if (!(e instanceof TimeoutError)) throw e;
+        throw new ClientStalled(clientSide, cmds[0]!.argv, engine.startupS + d, (Date.now() - t0) / 1000, `the window ${what === 'opened' ? 'opening' : 'closing'} got no answer: ${e.message}`);
+      }
     };
     await inWindow(s + m, opts.hooks.open, 'opened');
     await inWindow(s + d * 1000 - m, opts.hooks.close, 'closed');
   }
-  const results = await all;
+  const results = await all.catch((e: unknown) => {
+    if (!(e instanceof TimeoutError)) throw e;
+    const i = started.findIndex((_, k) => !finished.has(k));
+    throw new ClientStalled(clientSide, cmds[Math.max(0, i)]!.argv, engine.startupS + d, (Date.now() - t0) / 1000);
+  });
+  const elapsedS = (Date.now() - t0) / 1000;
   const perClient = results.map((o, i) => {
     if (o.code !== 0) throw new ClientFailed(describeFailure(cmds[i].argv, o));
     try {
@@ -157,6 +197,7 @@ export async function runClients(
     }
   });
   return {
+    elapsedS,
     metrics: engine.combine(perClient),
     perClient,
     raw: results.map((o) => o.stdout),

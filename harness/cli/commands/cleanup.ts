@@ -24,6 +24,14 @@ function parseRunIds(ids: string[] | undefined): Set<string> | undefined {
   return new Set(ids);
 }
 
+/**
+ * The run id a ledger answers to for --run: its name, or the id after a prefix (doctor's scratch
+ * ledger `doctor-<id>` names its namespace vnb-<id>-doctor; likewise image-boot-<id>, aio-<id>).
+ */
+function ledgerRunId(runId: string): string {
+  return /-([0-9a-f]{6})$/.exec(runId)?.[1] ?? runId;
+}
+
 export async function cleanup(opts: CleanupOptions, out: (m: string) => void): Promise<{ removed: number; failures: string[] }> {
   const only = parseRunIds(opts.run);
   let removed = 0;
@@ -31,7 +39,7 @@ export async function cleanup(opts: CleanupOptions, out: (m: string) => void): P
   const listed: LedgerObject[] = [];
   for (const file of Ledger.list()) {
     const l = Ledger.open(file);
-    if (only && !only.has(l.runId)) continue;
+    if (only && !only.has(ledgerRunId(l.runId))) continue;
     const live = l.live();
     const owner = l.owner();
     if (!opts.force && l.ownerAlive()) {

@@ -79,7 +79,7 @@ async function bootCommand(f: BootFlags): Promise<void> {
   const log = (m: string) => process.stderr.write(`${m}\n`);
   const img = await ensureImage(imageOptions(f, log));
   process.stdout.write(`${describe(img)}\n`);
-  const tuning: BootTuning = { machine: f.machine, extraAppend: f.append ? f.append.split(/\s+/).filter(Boolean) : DEFAULT_TUNING.extraAppend };
+  const tuning: BootTuning = { ...DEFAULT_TUNING, machine: f.machine, extraAppend: f.append ? f.append.split(/\s+/).filter(Boolean) : DEFAULT_TUNING.extraAppend };
   const id = shortId();
   const times: number[] = [];
   const cpu: number[] = [];

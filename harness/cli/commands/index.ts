@@ -9,5 +9,6 @@ import { register as image } from './image.ts';
 import { register as run } from './run.ts';
 import { register as conform } from './conform.ts';
 import { register as backend } from './backend.ts';
+import { register as repro } from './repro.ts';
 
-export const COMMANDS: ((program: Command) => void)[] = [setup, doctor, cleanup, report, compare, image, run, conform, backend];
+export const COMMANDS: ((program: Command) => void)[] = [setup, doctor, cleanup, report, compare, image, run, conform, backend, repro];

@@ -5,7 +5,7 @@ import { UsageError } from '../../core/errors.ts';
 import { readRun } from '../../results/rundir.ts';
 import { runBenchmarks } from '../../run/run.ts';
 import { createProgress } from '../../run/progress.ts';
-import { summaryTable } from '../../run/summary.ts';
+import { runSummary } from '../../run/summary.ts';
 
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 /** Numbers stay strings when they do not parse, so the schema reports them with their key. */
@@ -117,7 +117,7 @@ export function register(program: Command): void {
       const progress = createProgress();
       const out = await runBenchmarks({ config, out: flags.out, resume: flags.resume, progress });
       const run = readRun(out.dir);
-      process.stdout.write(`${summaryTable(run.records)}\n`);
+      process.stdout.write(`${runSummary(run)}\n`);
       const boots = run.records.flatMap((r) => (r.type === 'boot' ? [r.bootToReadyS] : []));
       const harnessPcts = run.records.flatMap((r) => (r.type === 'iteration' && r.metrics.harness_cpu_pct !== undefined ? [r.metrics.harness_cpu_pct] : []));
       const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

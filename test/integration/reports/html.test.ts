@@ -16,7 +16,7 @@ import { launchChromium } from '../../../reports/export.ts';
 import { buildReport, type ReportDoc } from '../../../reports/model.ts';
 import { writeReport } from '../../../reports/write.ts';
 import { readRun } from '../../../harness/results/rundir.ts';
-import { fixtureRuns, tempDir, writeSyntheticRun } from '../../unit/reports/synthetic.ts';
+import { fixtureRuns, LONG_ERROR, tempDir, writeIssueRun, writeSyntheticRun } from '../../unit/reports/synthetic.ts';
 
 const ARTIFACTS = path.join(PROJECT_ROOT, 'test-artifacts', 'reports');
 const tmp = tempDir();
@@ -40,8 +40,11 @@ const vhostUser = writeSyntheticRun(path.join(tmp, 'vu'), {
 });
 fs.appendFileSync(path.join(vhostUser.dir, 'results.jsonl'), JSON.stringify({ type: 'error', backend: 'macvtap', workload: 'TCP_CRR', message: 'netperf: <script>alert(1)</script> & "timeout"' }) + '\n');
 
+const issue = writeIssueRun(path.join(tmp, 'issue'), 'synthetic-html-issue').dir;
+
 const runs: [string, string][] = [
   ['synthetic-benchmark', vhostUser.dir],
+  ['synthetic-issue', issue],
   ['synthetic-conformance', writeSyntheticRun(path.join(tmp, 'conf'), { runId: 'synthetic-html-conf', seed: 9, conformanceOnly: true }).dir],
   ['synthetic-single-size', writeSyntheticRun(path.join(tmp, 'one'), { runId: 'synthetic-html-one', seed: 10, sizes: [1024], iterations: 1 }).dir],
   ...fixtureRuns().map((d): [string, string] => [`fixture-${path.basename(d)}`, d]),
@@ -188,6 +191,36 @@ for (const [name, dir] of runs) {
     }
   });
 }
+
+test('synthetic issue run: a 400-character unbroken error never makes the page wider than the window', async () => {
+  const out = path.join(tmp, 'out-wide');
+  await writeReport(issue, { formats: ['html'], out, confidence: 0.95, thresholdPct: 5 });
+  const file = path.join(out, 'report.html');
+  const token = LONG_ERROR.split(' ').reduce((a, b) => (b.length > a.length ? b : a));
+  assert.ok(token.length >= 400, `the error holds a ${token.length}-character token`);
+  for (const width of [1200, 800]) {
+    const page = await browser.newPage({ viewport: { width, height: 900 } });
+    try {
+      await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+      await page.waitForFunction(() => (window as unknown as { vnbReady?: boolean }).vnbReady === true, undefined, { timeout: 30_000 });
+      const measure = () => page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, body: document.body.scrollWidth, viewport: window.innerWidth }));
+      const closed = await measure();
+      assert.ok(closed.scroll <= closed.viewport && closed.body <= closed.viewport, `${width} px: page is ${closed.scroll} px wide (body ${closed.body})`);
+      // The full text is one click away, and opening it does not widen the page either.
+      const details = page.locator('details.errtext', { hasText: 'unknown output selector' });
+      assert.ok((await details.count()) >= 1);
+      const summary = (await details.first().locator('summary').textContent()) ?? '';
+      assert.ok(summary.length < 260 && summary.includes('…'), `summary: ${summary.length} characters`);
+      await page.evaluate(() => document.querySelectorAll('details').forEach((d) => ((d as HTMLDetailsElement).open = true)));
+      assert.ok(((await details.first().locator('pre').textContent()) ?? '').includes(token));
+      const open = await measure();
+      assert.ok(open.scroll <= open.viewport && open.body <= open.viewport, `${width} px, every details open: page is ${open.scroll} px wide (body ${open.body})`);
+      if (width === 1200) await page.screenshot({ path: path.join(ARTIFACTS, 'synthetic-issue-open.png'), fullPage: true });
+    } finally {
+      await page.close();
+    }
+  }
+});
 
 test('synthetic: hostile text in run records is escaped, not executed', async () => {
   const out = path.join(tmp, 'out-escape');

@@ -1,7 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { validateConfig } from '../../../harness/config/load.ts';
-import { UsageError } from '../../../harness/core/errors.ts';
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadConfig, validateConfig } from '../../../harness/config/load.ts';
+import { RunConfigSchema } from '../../../harness/config/schema.ts';
+import { exitCodeFor, UsageError } from '../../../harness/core/errors.ts';
 
 test('an empty config takes every default', () => {
   const c = validateConfig({});
@@ -39,3 +42,48 @@ for (const [name, input, message] of bad) {
     );
   });
 }
+
+test('sizes: TCP workloads take 65536 and up to 1 MiB; the UDP limit applies to UDP workloads only', () => {
+  assert.deepEqual(validateConfig({ workloads: ['TCP_STREAM', 'TCP_MAERTS', 'TCP_RR', 'TCP_CRR'], sizes: [64, 65536, 1048576] }).sizes, [64, 65536, 1048576]);
+  assert.deepEqual(validateConfig({ workloads: ['UDP_STREAM', 'UDP_RR'], sizes: [64, 65507] }).sizes, [64, 65507]);
+});
+
+const sizeErrors: [string, unknown, RegExp][] = [
+  ['65536 beside UDP_STREAM', { workloads: ['TCP_STREAM', 'UDP_STREAM'], sizes: [1024, 65536] }, /sizes\[1\]: 65536 bytes is too big for UDP_STREAM: a UDP datagram carries at most 65507 bytes/],
+  ['65536 with the default workloads (both UDP ones)', { sizes: [65536] }, /sizes\[0\]: 65536 bytes is too big for UDP_STREAM and UDP_RR: .*leave UDP_STREAM and UDP_RR out of workloads/],
+  ['more than 1 MiB for TCP', { workloads: ['TCP_STREAM'], sizes: [1048577] }, /sizes\[0\]: .*<=1048576/],
+];
+
+for (const [name, input, message] of sizeErrors) {
+  test(`rejects a size of ${name}, naming the size and the workload`, () => {
+    assert.throws(
+      () => validateConfig(input),
+      (e: unknown) => e instanceof UsageError && message.test(e.message),
+    );
+  });
+}
+
+test('--sizes from the command line: the same check, exit 2 (a UsageError) with the hint', () => {
+  assert.equal(loadConfig(undefined, { workloads: ['TCP_STREAM'], sizes: [65536] }).sizes[0], 65536);
+  assert.throws(
+    () => loadConfig(undefined, { workloads: ['UDP_RR'], sizes: [65536] }),
+    (e: unknown) =>
+      e instanceof UsageError && exitCodeFor(e) === 2 && /command-line flags:\n {2}sizes\[0\]: 65536 bytes is too big for UDP_RR/.test(e.message) && /README\.md "Configuration"/.test(e.hint ?? ''),
+  );
+});
+
+test('the hint\'s README "Configuration" section exists and documents every top-level key', () => {
+  const readme = fs.readFileSync(path.resolve(import.meta.dirname, '..', '..', '..', 'README.md'), 'utf8');
+  const section = /^## Configuration\n([\s\S]*?)(?=^## )/m.exec(readme)?.[1];
+  assert.ok(section, 'README.md has a "## Configuration" section');
+  for (const key of Object.keys(RunConfigSchema.shape)) assert.match(section, new RegExp('`' + key + '`'), `README "Configuration" documents \`${key}\``);
+});
+
+test('the size/workload check is reported beside other keys\' problems, and needs no valid root', () => {
+  assert.throws(
+    () => validateConfig({ sizes: [65536], duration: 'x' }),
+    (e: unknown) => e instanceof UsageError && /duration: /.test(e.message) && /sizes\[0\]: 65536 bytes is too big for UDP_STREAM and UDP_RR/.test(e.message),
+  );
+  assert.throws(() => validateConfig(5), UsageError);
+  assert.throws(() => validateConfig({ sizes: 'big' }), (e: unknown) => e instanceof UsageError && /sizes: /.test(e.message));
+});

@@ -1,12 +1,13 @@
-// The probe boot sector's bytes and the evidence built from QEMU's (captured) stderr.
+// The probe boot sector's bytes and the evidence built from QEMU's (captured) stderr. The KVM and
+// TCG verdicts built on it are in accel.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fixturesDir } from '../../../harness/core/paths.ts';
 import { BOOT_MARKER, bootSector } from '../../../harness/doctor/bootsector.ts';
-import { bootArgs, describeAttempt, stderrGist } from '../../../harness/doctor/boot.ts';
-import { kvmVerdict } from '../../../harness/doctor/probes/kvm.ts';
+import { bootArgs } from '../../../harness/doctor/boot.ts';
+import { describeAttempt, stderrGist } from '../../../harness/doctor/parsers/boot.ts';
 
 const captured = (f: string) => fs.readFileSync(path.join(fixturesDir(), 'doctor', 'captured', f), 'utf8');
 
@@ -55,34 +56,16 @@ test('stderr gist: the CPUID warning, not the timeout\'s termination line (captu
   assert.equal(stderrGist(captured('qemu-kvm-default-stderr.txt')), "warning: host doesn't support requested feature: CPUID.01H:ECX.pni [bit 0]");
 });
 
-test('KVM verdict: a timeout under KVM is "not usable", with both attempts and the TCG time as evidence', () => {
-  const v = kvmVerdict(
-    {
-      device: { ok: true, evidence: '/dev/kvm opened, KVM_GET_API_VERSION = 12' },
-      boot: { kind: 'timeout', ms: 3004, stderr: captured('qemu-kvm-default-stderr.txt') },
-      cpuHost: { kind: 'exited', ms: 40, code: null, signal: 'SIGABRT', stderr: captured('qemu-kvm-cpu-host-stderr.txt') },
-    },
-    { kind: 'marker', ms: 140, stderr: '' },
-  );
-  assert.equal(v.ok, false);
-  assert.match(v.evidence, /KVM not usable/);
-  assert.match(v.evidence, /no marker on serial within 3\.0 s/);
-  assert.match(v.evidence, /TCG: 140 ms/);
-  assert.match(v.evidence, /-cpu host: QEMU exited \(signal SIGABRT\).*MSR 0x10a/);
-});
-
-test('KVM verdict: the marker under KVM means usable', () => {
-  const v = kvmVerdict({ device: { ok: true, evidence: 'dev ok' }, boot: { kind: 'marker', ms: 90, stderr: '' } });
-  assert.equal(v.ok, true);
-  assert.match(v.evidence, /KVM boots a guest: .*marker on serial after 90 ms/);
-});
-
-test('KVM verdict: no device, no boot attempted', () => {
-  const v = kvmVerdict({ device: { ok: false, evidence: '/dev/kvm absent' } });
-  assert.deepEqual(v, { ok: false, evidence: 'KVM not usable: /dev/kvm absent' });
+test('stderr gist: QEMU\'s own error when /dev/kvm does not exist (captured)', () => {
+  assert.equal(stderrGist(captured('qemu-kvm-no-device-stderr.txt')), '-accel kvm: failed to initialize kvm: No such file or directory');
 });
 
 test('describeAttempt says how a boot ended', () => {
   assert.match(describeAttempt({ kind: 'spawn-failed', ms: 1, error: 'spawn q ENOENT' }), /could not start QEMU: spawn q ENOENT/);
-  assert.match(describeAttempt({ kind: 'exited', ms: 5, code: 1, signal: null, stderr: 'qemu-system-x86_64: -accel kvm: failed to initialize kvm: No such file or directory\n' }), /code 1.*failed to initialize kvm/);
+  assert.equal(
+    describeAttempt({ kind: 'exited', ms: 5, code: 1, signal: null, stderr: captured('qemu-kvm-no-device-stderr.txt') }),
+    'QEMU exited (code 1) after 5 ms before the marker: -accel kvm: failed to initialize kvm: No such file or directory',
+  );
+  assert.equal(describeAttempt({ kind: 'timeout', ms: 3004, stderr: '' }), 'no marker on serial within 3.0 s');
+  assert.equal(describeAttempt({ kind: 'marker', ms: 58, stderr: '' }), 'marker on serial after 58 ms');
 });

@@ -1,7 +1,7 @@
 // The QEMU command line is built in one place; these tests pin what every guest gets.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildQemuArgs, childFds, guestMac, kernelCmdline, wrapNetns, AGENT_PORT } from '../../../harness/guest/cmdline.ts';
+import { accelArgs, buildQemuArgs, childFds, guestMac, kernelCmdline, wrapNetns, AGENT_PORT, DEFAULT_TUNING } from '../../../harness/guest/cmdline.ts';
 import type { GuestSpec } from '../../../harness/guest/types.ts';
 
 const spec: GuestSpec = {
@@ -31,11 +31,20 @@ test('threads are attributable: -name NAME,debug-threads=on', () => {
 
 test('TCG by default; KVM with the host CPU when doctor said guests boot under KVM', () => {
   const tcg = buildQemuArgs(spec, paths);
-  assert.deepEqual(values(tcg, '-accel'), ['tcg']);
+  assert.deepEqual(values(tcg, '-accel'), ['tcg,thread=multi']);
   assert.deepEqual(values(tcg, '-cpu'), []);
   const kvm = buildQemuArgs({ ...spec, accel: 'kvm' }, paths);
   assert.deepEqual(values(kvm, '-accel'), ['kvm']);
   assert.deepEqual(values(kvm, '-cpu'), ['host']);
+  assert.deepEqual(values(kvm, '-smp'), ['1'], 'KVM keeps real barriers: no extra possible CPU');
+});
+
+test('one TCG vCPU keeps its memory barriers: a second possible CPU sets CF_PARALLEL (QEMU < 8.0)', () => {
+  assert.deepEqual(values(buildQemuArgs(spec, paths), '-smp'), ['1,maxcpus=2']);
+  assert.deepEqual(values(buildQemuArgs({ ...spec, smp: 2 }, paths), '-smp'), ['2'], 'two vCPUs are parallel already');
+  const off = { ...DEFAULT_TUNING, tcgBarriers: false };
+  assert.deepEqual(values(buildQemuArgs(spec, paths, off), '-smp'), ['1'], 'the reproducer turns the workaround off');
+  assert.deepEqual(accelArgs('tcg', 1, off), ['-accel', 'tcg,thread=multi', '-smp', '1']);
 });
 
 test('no default devices, no user config, no display; console to a file; no reboot', () => {
@@ -45,7 +54,6 @@ test('no default devices, no user config, no display; console to a file; no rebo
   assert.deepEqual(values(a, '-serial'), ['file:/run/x/c.log']);
   assert.ok(!a.includes('-nographic'));
   assert.deepEqual(values(a, '-m'), ['512M']);
-  assert.deepEqual(values(a, '-smp'), ['1']);
   assert.deepEqual(values(a, '-kernel'), ['/img/vmlinuz']);
   assert.deepEqual(values(a, '-initrd'), ['/img/initrd.img']);
 });
@@ -71,7 +79,7 @@ test('shared guest memory is a memfd backend the machine uses (vhost-user)', () 
   assert.deepEqual(values(a, '-object'), ['memory-backend-memfd,id=vnbmem,size=1024M,share=on']);
   assert.deepEqual(values(a, '-machine'), ['q35,memory-backend=vnbmem']);
   assert.deepEqual(values(buildQemuArgs(spec, paths), '-object'), []);
-  assert.deepEqual(values(buildQemuArgs(spec, paths, { machine: 'pc', extraAppend: [] }), '-machine'), ['pc']);
+  assert.deepEqual(values(buildQemuArgs(spec, paths, { ...DEFAULT_TUNING, machine: 'pc' }), '-machine'), ['pc']);
 });
 
 test('passed fds become 3, 4, ... in the child', () => {
@@ -86,7 +94,7 @@ test('kernel command line: serial console, quiet, panic exits, the NIC address a
   assert.ok(c.includes('panic=-1'));
   assert.ok(c.includes('vnb.ip=198.18.0.2/24'));
   assert.ok(c.includes('vnb.mac=52:54:00:ab:cd:ef'), 'lower-cased as sysfs shows it');
-  const extra = kernelCmdline(spec, { machine: 'q35', extraAppend: ['foo=1'] }).split(' ');
+  const extra = kernelCmdline(spec, { ...DEFAULT_TUNING, extraAppend: ['foo=1'] }).split(' ');
   assert.equal(extra[extra.length - 1], 'foo=1', 'user parameters come last so they win');
 });
 

@@ -8,8 +8,8 @@ import { exec } from '../../../harness/core/exec.ts';
 import { readRun } from '../../../harness/results/rundir.ts';
 import { compareRuns } from '../../../reports/compare.ts';
 import { compareJUnit, reportJUnit } from '../../../reports/junit.ts';
-import { appliesTo, buildReport } from '../../../reports/model.ts';
-import { fixtureRuns, tempDir, writeSyntheticRun } from './synthetic.ts';
+import { buildReport } from '../../../reports/model.ts';
+import { fixtureRuns, tempDir, writeIssueRun, writeSyntheticRun } from './synthetic.ts';
 
 const XSD = path.resolve(import.meta.dirname, '..', '..', '..', 'fixtures', 'junit', 'junit.xsd');
 const tmp = tempDir();
@@ -46,8 +46,10 @@ fs.appendFileSync(
     .map((r) => JSON.stringify(r))
     .join('\n') + '\n',
 );
+const issue = writeIssueRun(path.join(tmp, 'issue')).dir;
 const runs: [string, string][] = [
   ['synthetic benchmark+conformance', bench.dir],
+  ['synthetic issue run', issue],
   ['synthetic conformance-only', writeSyntheticRun(path.join(tmp, 'conf'), { runId: 'synthetic-junit-conf', seed: 6, conformanceOnly: true }).dir],
   ...fixtureRuns().map((d): [string, string] => [`fixture ${path.basename(d)}`, d]),
 ];
@@ -56,11 +58,12 @@ for (const [name, dir] of runs) {
   test(`${name}: report JUnit validates and has a testcase per cell, skip, stray error and requirement`, async () => {
     const doc = buildReport(readRun(dir));
     const file = await validate(reportJUnit(doc), `${path.basename(dir)}.xml`);
-    const stray = doc.errors.filter((e) => !doc.cells.some((c) => appliesTo(e, c)));
+    const stray = doc.errors.filter((e) => e.effect === 'unattributed');
     const conf = doc.conformance.results;
-    assert.equal(await count(file, '//testcase'), doc.cells.length + doc.skips.length + stray.length + conf.length);
-    assert.equal(await count(file, '//testcase/failure'), doc.cells.filter((c) => c.errors.length).length + stray.length + conf.filter((r) => r.outcome === 'fail').length);
-    assert.equal(await count(file, '//testcase/skipped'), doc.skips.length + conf.filter((r) => r.outcome === 'skip').length);
+    const n = (o: string) => doc.outcomes.filter((c) => c.outcome === o).length;
+    assert.equal(await count(file, '//testcase'), doc.cells.length + n('errored') + n('unfinished') + doc.skips.length + stray.length + conf.length);
+    assert.equal(await count(file, '//testcase/failure'), n('errored') + stray.length + conf.filter((r) => r.outcome === 'fail').length);
+    assert.equal(await count(file, '//testcase/skipped'), n('unfinished') + doc.skips.length + conf.filter((r) => r.outcome === 'skip').length);
     // A warn passes (no failure, no skipped) and says so in system-out.
     assert.equal(await count(file, '//testcase[not(failure) and not(skipped) and starts-with(system-out, "WARN")]'), conf.filter((r) => r.outcome === 'warn').length);
     // The totals on <testsuites> add up.
@@ -68,15 +71,26 @@ for (const [name, dir] of runs) {
   });
 }
 
-test('synthetic: error records fail their cells, and an error with no cell is its own failed testcase', async () => {
+test('synthetic: errors that stopped no measured cell are their own failed testcases', async () => {
   const file = await validate(reportJUnit(buildReport(readRun(bench.dir))), 'errors.xml');
-  assert.equal(await count(file, '//testcase[starts-with(@name, "macvtap/TCP_RR/")]/failure[@type="error"]'), 3);
+  // The macvtap TCP_RR cells have summaries: measured, and the later error fails a testcase of its own.
+  assert.equal(await count(file, '//testcase[starts-with(@name, "macvtap/TCP_RR/")]/failure'), 0);
+  assert.equal(await count(file, '//testcase[@name="macvtap/TCP_RR"]/failure[@type="error"]'), 1);
   assert.equal(await count(file, '//testcase[@name="aio-tap/*"]/failure[contains(@message, "signal 11")]'), 1);
   // The BEL control character is not legal XML 1.0: replaced, and the file still validates.
   assert.doesNotMatch(fs.readFileSync(file, 'utf8'), /\x07/);
   // Conformance: the failing requirement carries its level as type and the evidence as text.
   assert.equal(await count(file, '//testcase[starts-with(@name, "S6 ")]/failure[@type="MUST" and contains(., "observed id 3 twice")]'), 1);
   assert.equal(await count(file, '//testcase[starts-with(@name, "P1 ")]/skipped[contains(@message, "RING_PACKED")]'), 1);
+});
+
+test('synthetic (the issue\'s run): an errored cell fails even with partial iterations; a retried one passes with a note', async () => {
+  const file = await validate(reportJUnit(buildReport(readRun(issue))), 'issue.xml');
+  assert.equal(await count(file, '//testcase[starts-with(@name, "macvtap/TCP_STREAM/1024/")]/failure[@type="error" and contains(@message, "unknown output selector")]'), 1);
+  assert.equal(await count(file, '//testcase[starts-with(@name, "aio-tap/")]/failure[contains(@message, "signal 11")]'), 6);
+  const retried = '//testcase[starts-with(@name, "macvtap/UDP_STREAM:guest-to-peer/64/")]';
+  assert.equal(await count(file, `${retried}[not(failure) and not(skipped) and contains(system-out, "RETRIED (recovered")]`), 1);
+  assert.equal(await count(file, '//property[@name="status" and @value="complete-with-errors"]'), 1);
 });
 
 test('synthetic: with a baseline, regressed cells fail with type "regression"', async () => {

@@ -8,7 +8,7 @@ import { readRun } from '../../../harness/results/rundir.ts';
 import { cellId } from '../../../harness/results/types.ts';
 import { summarize } from '../../../harness/stats/summary.ts';
 import { buildReport, requirementOrder, scopeLabel } from '../../../reports/model.ts';
-import { fixtureRuns, tempDir, writeSyntheticRun } from './synthetic.ts';
+import { fixtureRuns, tempDir, writeIssueRun, writeSyntheticRun } from './synthetic.ts';
 
 const tmp = tempDir();
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -54,15 +54,46 @@ test('requirement order: catalogue groups, then numbers', () => {
   assert.deepEqual([...ids].sort(requirementOrder), ['F1', 'S9', 'S10', 'I3', 'N1', 'P7', 'O2', 'H2', 'H10', 'M1']);
 });
 
-test('synthetic: error records attach to their cells; a torn last line (crash) is ignored', () => {
+test('synthetic: an error after a cell was measured leaves it measured; a torn last line (crash) is ignored', () => {
   const run = writeSyntheticRun(path.join(tmp, 'c'), { runId: 'synthetic-err', seed: 3, workloads: ['TCP_STREAM'], sizes: [1024] });
   fs.appendFileSync(
     path.join(run.dir, 'results.jsonl'),
     JSON.stringify({ type: 'error', backend: 'macvtap', workload: 'TCP_STREAM', message: 'netperf exited 1: connection refused' }) + '\n{"type":"iter',
   );
   const doc = buildReport(readRun(run.dir));
-  assert.deepEqual(doc.cells.find((c) => c.key.backend === 'macvtap')!.errors, ['netperf exited 1: connection refused']);
-  assert.deepEqual(doc.cells.find((c) => c.key.backend === 'copy')!.errors, []);
+  assert.equal(doc.cells.length, 2);
+  assert.deepEqual(doc.cells.map((c) => c.recovered), [[], []]);
+  // It stopped no cell: still an error of the run, which is therefore not plainly "complete".
+  assert.deepEqual(doc.errors.map((e) => e.effect), ['unattributed']);
+  assert.equal(doc.status, 'complete-with-errors');
+  assert.equal(doc.manifest.status, 'complete');
+});
+
+test('synthetic (the issue\'s run): an errored cell with partial iterations is nowhere measured; a retried one is', () => {
+  writeIssueRun(path.join(tmp, 'issue'));
+  const doc = buildReport(readRun(path.join(tmp, 'issue')));
+  const errored = 'macvtap/TCP_STREAM/1024/offloads-on/s1/q1/netperf';
+  const retried = 'macvtap/UDP_STREAM:guest-to-peer/64/offloads-on/s1/q1/netperf';
+  assert.ok(!doc.cells.some((c) => c.id === errored), 'the errored cell is not among the measured cells');
+  const o = doc.outcomes.find((c) => c.id === errored)!;
+  assert.equal(o.outcome, 'errored');
+  assert.equal(o.iterations, 2);
+  assert.match(o.errors[0], /^netperf exited 1: unknown output selector/);
+  // The planned cells of a backend that never booted are errored; a skipped backend's are skipped.
+  assert.deepEqual(doc.counts, { total: 24, measured: 11, errored: 7, skipped: 6, unfinished: 0 });
+  assert.equal(doc.outcomes.filter((c) => c.key.backend === 'aio-tap' && c.outcome === 'errored').length, 6);
+  assert.equal(doc.outcomes.filter((c) => c.key.backend === 'vhost' && c.outcome === 'skipped').length, 6);
+  // The retry's iterations only, and the first attempt's error as a note, not a failure.
+  const r = doc.cells.find((c) => c.id === retried)!;
+  assert.deepEqual(r.recovered, ['guest stalled: no virtio-net interrupt for 30 s']);
+  assert.equal(r.iterations.length, 3);
+  assert.deepEqual(doc.errors.map((e) => e.effect), ['errored', 'recovered', 'errored']);
+  assert.equal(doc.status, 'complete-with-errors');
+  // Both UDP_STREAM directions are measured cells.
+  assert.deepEqual(
+    [...new Set(doc.cells.filter((c) => c.key.workload === 'UDP_STREAM').map((c) => c.key.direction))],
+    ['guest-to-peer', 'peer-to-guest'],
+  );
 });
 
 test('synthetic: a resumed run that repeats an iteration keeps the later record', () => {
@@ -90,15 +121,17 @@ for (const dir of fixtureRuns()) {
   });
 }
 
-test('synthetic: a skip or error naming a whole cell id (as the run executor writes) applies to that cell only', () => {
+test('synthetic: an error naming a whole cell id (as older runs wrote it) concerns that cell only', () => {
   const run = writeSyntheticRun(path.join(tmp, 'e'), { runId: 'synthetic-cellid', seed: 5, workloads: ['TCP_STREAM'], sizes: [64, 1024] });
   const target = 'copy/TCP_STREAM/1024/offloads-on/s1/q1/netperf';
   fs.appendFileSync(path.join(run.dir, 'results.jsonl'), JSON.stringify({ type: 'error', backend: 'copy', workload: target, message: 'netserver died' }) + '\n');
   const doc = buildReport(readRun(run.dir));
+  // The cell has its summary: it was measured, and the error is a note on it alone.
   assert.deepEqual(
-    doc.cells.filter((c) => c.errors.length).map((c) => c.id),
+    doc.cells.filter((c) => c.recovered.length).map((c) => c.id),
     [target],
   );
+  assert.equal(doc.cells.length, 4);
   assert.equal(scopeLabel(doc.errors[0]), target);
   assert.equal(scopeLabel({ backend: 'vhost' }), 'vhost/*');
 });

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { MetricName, Metrics } from '../../../harness/results/metrics.ts';
-import { RUN_SCHEMA, type CellKey, type ConformanceRecord, type ResultRecord, type RunManifest } from '../../../harness/results/types.ts';
+import { cellId, RUN_SCHEMA, type CellKey, type ConformanceRecord, type ResultRecord, type RunManifest } from '../../../harness/results/types.ts';
 import { summarize } from '../../../harness/stats/summary.ts';
 
 /** mulberry32: tiny, seedable, good enough for test noise. */
@@ -80,7 +80,7 @@ export function truth(k: CellKey): Metrics {
     m.latency_p99_us = lat * 2.6;
     m.packets_per_s = m.transactions_per_s * 2;
   } else {
-    const dir = k.workload === 'TCP_MAERTS' ? 1.3 : k.workload === 'UDP_STREAM' ? 0.8 : 1;
+    const dir = k.workload === 'TCP_MAERTS' ? 1.3 : k.workload === 'UDP_STREAM' ? (k.direction === 'peer-to-guest' ? 0.7 : 0.8) : 1;
     m.throughput_bps = STREAM.copy * backendFactor * dir * (0.06 + 0.94 * sizeFactor);
     m.packets_per_s = m.throughput_bps / 8 / Math.min(k.size + 66, 1514);
     const kbPerS = m.throughput_bps / 8 / 1024;
@@ -171,12 +171,15 @@ export function writeSyntheticRun(dir: string, spec: SyntheticSpec): SyntheticRu
   for (const backend of backends) {
     if (workloads.length) records.push({ type: 'boot', backend, bootToReadyS: 3.4, accel: 'tcg' });
     for (const workload of workloads) {
-      for (const size of sizes) {
-        const key: CellKey = { backend, workload, size, offloads: 'on', streams: 1, queues: 1, engine: 'netperf' };
+      // As the planner does: UDP_STREAM is two cells, one per direction.
+      const directions = workload === 'UDP_STREAM' ? (['guest-to-peer', 'peer-to-guest'] as const) : [undefined];
+      const keys = directions.flatMap((d) => sizes.map((size): CellKey => ({ backend, workload, size, offloads: 'on', streams: 1, queues: 1, engine: 'netperf', ...(d ? { direction: d } : {}) })));
+      for (const key of keys) {
+        const { size } = key;
         const t = truth(key);
         const change = spec.change?.(key) ?? {};
         for (const [m, f] of Object.entries(change)) if (t[m as MetricName] !== undefined) t[m as MetricName]! *= f!;
-        const id = `${backend}/${workload}/${size}/offloads-on/s1/q1/netperf`;
+        const id = cellId(key);
         truthMap.set(id, t);
         cells.push(key);
         const samples: Metrics[] = [];
@@ -206,6 +209,11 @@ export function writeSyntheticRun(dir: string, spec: SyntheticSpec): SyntheticRu
   return { dir, truth: truthMap, cells };
 }
 
+/** Append records to a run directory's results.jsonl (errors, retries, torn lines in tests). */
+export function appendRecords(dir: string, records: readonly ResultRecord[]): void {
+  fs.appendFileSync(path.join(dir, 'results.jsonl'), records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+}
+
 /** A fresh temp dir under the OS temp dir; the caller removes it. */
 export function tempDir(prefix = 'vnb-report-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -220,4 +228,89 @@ export function fixtureRuns(): string[] {
     .map((d) => path.join(root, d))
     .filter((d) => fs.existsSync(path.join(d, 'manifest.json')))
     .sort();
+}
+
+/** 400+ characters without a space: netperf's complaint about an omni `-k` selector list. */
+export const LONG_ERROR =
+  'netperf exited 1: unknown output selector in -k ' +
+  'THROUGHPUT,THROUGHPUT_UNITS,LOCAL_SEND_SIZE,REMOTE_RECV_SIZE,ELAPSED_TIME,LOCAL_CPU_UTIL,REMOTE_CPU_UTIL,LOCAL_SD,REMOTE_SD,PROTOCOL,DIRECTION,MEAN_LATENCY,P50_LATENCY,P90_LATENCY,P99_LATENCY,MAX_LATENCY,STDDEV_LATENCY,TRANSACTION_RATE,LOCAL_TRANSPORT_RETRANS,REMOTE_TRANSPORT_RETRANS,LOCAL_SEND_CALLS,REMOTE_RECV_CALLS,LOCAL_BYTES_SENT,REMOTE_BYTES_RECVD,CONFIDENCE_LEVEL,CONFIDENCE_INTERVAL,CONFIDENCE_ITERATION,LOCAL_SYSNAME,REMOTE_SYSNAME_BOGUS_SELECTOR' +
+  '\nsecond line of the netperf output';
+
+/**
+ * The fresh-machine run of the issue, SYNTHETIC: a real run configuration in the manifest (so the
+ * planned cells are known), copy and macvtap measured with TCP_STREAM and both UDP_STREAM
+ * directions at 64 B and 1 KiB, and everything that went wrong there:
+ * - macvtap TCP_STREAM 1 KiB: 2 partial iterations, then an error with a 400-character text;
+ * - macvtap UDP_STREAM guest→peer 64 B: an error, then a retry that was measured;
+ * - copy UDP_STREAM peer→guest 64 B: 100 % loss (throughput 0);
+ * - copy UDP_STREAM guest→peer 1 KiB: 2 far-apart iterations, so its interval reaches below 0;
+ * - vhost skipped (no /dev/vhost-net), aio-tap never booted (a backend error, no cell named).
+ * Planned 4 backends x 6 cells = 24: 11 measured, 7 errored, 6 skipped.
+ */
+export function writeIssueRun(dir: string, runId = 'synthetic-issue'): SyntheticRun {
+  const run = writeSyntheticRun(dir, { runId, seed: 77, workloads: ['TCP_STREAM', 'UDP_STREAM'], sizes: [64, 1024], iterations: 3 });
+  const mf = path.join(dir, 'manifest.json');
+  const manifest = JSON.parse(fs.readFileSync(mf, 'utf8')) as RunManifest;
+  manifest.config = {
+    backends: ['copy', 'macvtap', 'vhost', 'aio-tap'],
+    workloads: ['TCP_STREAM', 'UDP_STREAM'],
+    sizes: [64, 1024],
+    duration: 10,
+    iterations: 3,
+    warmup: 2,
+    engine: 'netperf',
+    streams: 1,
+    queues: 1,
+    offloads: ['on'],
+  };
+  manifest.capabilities.push({ name: 'aio-tap', runnable: true, reason: 'io_uring available (synthetic)' });
+  fs.writeFileSync(mf, JSON.stringify(manifest, null, 2) + '\n');
+
+  const rf = path.join(dir, 'results.jsonl');
+  const records = fs.readFileSync(rf, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as ResultRecord);
+  const key = (backend: string, workload: string, size: number, direction?: CellKey['direction']): CellKey => ({
+    backend, workload, size, offloads: 'on', streams: 1, queues: 1, engine: 'netperf', ...(direction ? { direction } : {}),
+  });
+  const errored = cellId(key('macvtap', 'TCP_STREAM', 1024));
+  const retried = key('macvtap', 'UDP_STREAM', 64, 'guest-to-peer');
+  const lost = cellId(key('copy', 'UDP_STREAM', 64, 'peer-to-guest'));
+  const wide = cellId(key('copy', 'UDP_STREAM', 1024, 'guest-to-peer'));
+  const out: ResultRecord[] = [];
+  for (const r of records) {
+    const id = r.type === 'iteration' || r.type === 'cell' ? cellId(r.cell) : '';
+    if (id === errored) {
+      // Two iterations made it; the third failed, so no summary was written.
+      if (r.type === 'iteration' && r.iteration < 2) out.push(r);
+      if (r.type === 'cell') out.push({ type: 'error', backend: 'macvtap', workload: 'TCP_STREAM', cell: r.cell, message: LONG_ERROR });
+      continue;
+    }
+    if (r.type === 'cell' && id === cellId(retried)) {
+      // The first attempt failed; the retry after a reboot produced these iterations and summary.
+      const at = out.findIndex((x) => x.type === 'iteration' && cellId(x.cell) === id);
+      out.splice(at, 0, { type: 'error', backend: 'macvtap', workload: 'UDP_STREAM', cell: retried, message: 'guest stalled: no virtio-net interrupt for 30 s' });
+    }
+    if (r.type === 'iteration' && id === lost) {
+      const m = { ...r.metrics, throughput_bps: 0, throughput_per_core_bps: 0, loss_pct: 100 };
+      delete m.service_demand_host_us_per_kb;
+      delete m.service_demand_guest_us_per_kb;
+      out.push({ ...r, metrics: m });
+      continue;
+    }
+    if (r.type === 'iteration' && id === wide) {
+      if (r.iteration >= 2) continue;
+      out.push({ ...r, metrics: { ...r.metrics, throughput_bps: r.iteration === 0 ? 0.1e9 : 1.9e9 } });
+      continue;
+    }
+    if (r.type === 'cell' && (id === lost || id === wide)) {
+      const xs = out.filter((x): x is Extract<ResultRecord, { type: 'iteration' }> => x.type === 'iteration' && cellId(x.cell) === id);
+      const names = [...new Set(xs.flatMap((x) => Object.keys(x.metrics)))] as MetricName[];
+      const summary = Object.fromEntries(names.map((m) => [m, summarize(xs.map((x) => x.metrics[m]!), 0.95)]));
+      out.push({ ...r, summary });
+      continue;
+    }
+    out.push(r);
+  }
+  out.push({ type: 'error', backend: 'aio-tap', message: 'aio-tap device exited before READY: "signal 11"\nconsole tail: ...' });
+  fs.writeFileSync(rf, out.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  return run;
 }

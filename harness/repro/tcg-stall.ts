@@ -1,0 +1,184 @@
+// `vnetbench repro tcg-stall`: shows the lost virtio notification of QEMU < 8.0 under TCG with one
+// vCPU (guest barriers elided, see accelArgs in guest/cmdline.ts), and that the harness's
+// workaround removes it. Rounds alternate the two settings on one topology; each round boots a
+// fresh guest and runs short netperf clients until one stalls or the round's runs are done. A
+// stall is diagnosed from the virtio rings (which side dropped the notification) and ends the round.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { BackendName, RunConfig } from '../config/schema.ts';
+import { validateConfig } from '../config/load.ts';
+import { CapabilityError } from '../core/errors.ts';
+import { Ledger } from '../core/ledger.ts';
+import { withLedger } from '../core/lifecycle.ts';
+import { shortId } from '../core/names.ts';
+import { getBackend } from '../backends/registry.ts';
+import { probeHost } from '../doctor/probe.ts';
+import { DEFAULT_TUNING } from '../guest/cmdline.ts';
+import { ensureImage } from '../guest/image.ts';
+import { GuestSession } from '../run/session.ts';
+import { awaitedOf, collectStallEvidence, StallWatch } from '../run/stall.ts';
+import { topologyProvider } from '../topology/index.ts';
+import { hostTools } from '../workloads/binaries.ts';
+import { engineFor } from '../workloads/registry.ts';
+import { ClientStalled, expectedClientS, runClients, serverAddress, startServers } from '../workloads/runner.ts';
+import type { WorkloadSpec } from '../workloads/types.ts';
+
+export type BarrierSetting = 'off' | 'on';
+
+export interface ReproOptions {
+  rounds: number;
+  runsPerRound: number;
+  durationS: number;
+  settings: BarrierSetting[];
+  backend: BackendName;
+  workloads: WorkloadSpec['workload'][];
+  size: number;
+  /** JSONL file: one record per round, written as each round ends. */
+  out?: string;
+  log: (line: string) => void;
+}
+
+export interface RoundRecord {
+  round: number;
+  barriers: BarrierSetting;
+  qemuSmp: string;
+  runs: number;
+  stalled: boolean;
+  trafficS: number;
+  bootS: number;
+  verdict?: string;
+  stall?: unknown;
+}
+
+export interface SettingTotals {
+  barriers: BarrierSetting;
+  rounds: number;
+  stalledRounds: number;
+  runs: number;
+  trafficS: number;
+  verdicts: Record<string, number>;
+}
+
+export async function reproTcgStall(o: ReproOptions): Promise<SettingTotals[]> {
+  const config: RunConfig = validateConfig({ backends: [o.backend], duration: o.durationS, sizes: [o.size] }, 'repro options');
+  const backend = getBackend(o.backend);
+  const caps = await probeHost({});
+  const avail = backend.availability(caps);
+  if (!avail.runnable) throw new CapabilityError(`${o.backend} cannot run here: ${avail.reason}`, avail.fix ?? 'pick another --backend');
+  const image = await ensureImage({ log: o.log });
+  const engine = engineFor('netperf', hostTools);
+  const records: RoundRecord[] = [];
+  if (o.out) fs.mkdirSync(path.dirname(path.resolve(o.out)), { recursive: true });
+
+  await withLedger(Ledger.create(shortId()), async (ledger) => {
+    const topo = await topologyProvider(config.topology).create(ledger);
+    const workDir = path.join('/tmp', `vnb-${topo.id}-repro`);
+    ledger.add({ kind: 'tmpdir', path: workDir });
+    fs.mkdirSync(workDir, { recursive: true });
+    for (let round = 1; round <= o.rounds; round++) {
+      // Alternate which setting goes first, so a streak of bad luck hits both alike.
+      const order = round % 2 === 1 ? o.settings : [...o.settings].reverse();
+      for (const barriers of order) {
+        const rec = await oneRound({ o, config, backend, topo, ledger, workDir, image, engine, round, barriers });
+        records.push(rec);
+        if (o.out) fs.appendFileSync(o.out, `${JSON.stringify(rec)}\n`);
+        o.log(
+          `round ${round} barriers=${barriers} (-smp ${rec.qemuSmp}): ${rec.stalled ? `STALLED after ${rec.runs} run(s): ${rec.verdict}` : `${rec.runs} run(s), no stall`}`,
+        );
+      }
+    }
+  });
+  return totals(records, o.settings);
+}
+
+interface RoundContext {
+  o: ReproOptions;
+  config: RunConfig;
+  backend: ReturnType<typeof getBackend>;
+  topo: Awaited<ReturnType<ReturnType<typeof topologyProvider>['create']>>;
+  ledger: Ledger;
+  workDir: string;
+  image: Awaited<ReturnType<typeof ensureImage>>;
+  engine: ReturnType<typeof engineFor>;
+  round: number;
+  barriers: BarrierSetting;
+}
+
+async function oneRound(c: RoundContext): Promise<RoundRecord> {
+  const tuning = { ...DEFAULT_TUNING, tcgBarriers: c.barriers === 'on' };
+  const session = await GuestSession.start({
+    config: c.config,
+    backend: c.backend,
+    topology: c.topo,
+    ledger: c.ledger,
+    accel: 'tcg',
+    image: c.image,
+    workDir: c.workDir,
+    tuning,
+    log: () => {},
+  });
+  const smpAt = session.guest.commandLine.indexOf('-smp');
+  const rec: RoundRecord = {
+    round: c.round,
+    barriers: c.barriers,
+    qemuSmp: session.guest.commandLine[smpAt + 1] ?? '?',
+    runs: 0,
+    stalled: false,
+    trafficS: 0,
+    bootS: session.guest.bootToReadyS,
+  };
+  const watch = new StallWatch(session.guest.bootToReadyS);
+  try {
+    for (let k = 0; k < c.o.runsPerRound; k++) {
+      const workload = c.o.workloads[k % c.o.workloads.length]!;
+      // UDP_STREAM from the guest: the most TX kicks (and kick decisions) per second.
+      const base = { workload, size: c.o.size, streams: 1, ...(workload === 'UDP_STREAM' ? { direction: 'guest-to-peer' as const } : {}) };
+      const spec: WorkloadSpec = {
+        ...base,
+        durationS: c.o.durationS,
+        serverIp: serverAddress(c.engine, base, { guestIp: c.topo.guestIp, peerIp: c.topo.peerIp }),
+      };
+      const servers = await startServers(c.engine, spec, session.sides);
+      try {
+        const expected = expectedClientS(c.engine, spec);
+        const r = await runClients(c.engine, spec, session.sides, { timeoutMs: watch.timeoutMs(expected) });
+        watch.observe(expected, r.elapsedS);
+        rec.runs++;
+        rec.trafficS += spec.durationS;
+      } catch (e) {
+        if (!(e instanceof ClientStalled)) throw e;
+        const ev = await collectStallEvidence(awaitedOf(e), session.guest, c.topo, watch.describe());
+        rec.stalled = true;
+        rec.verdict = ev.verdict;
+        rec.stall = ev;
+        break;
+      } finally {
+        await servers.stop().catch(() => {});
+      }
+    }
+  } finally {
+    await session.close();
+  }
+  return rec;
+}
+
+/** Per setting: rounds, rounds that stalled, runs and traffic seconds, verdict kinds. */
+export function totals(records: readonly RoundRecord[], settings: readonly BarrierSetting[]): SettingTotals[] {
+  return settings.map((barriers) => {
+    const mine = records.filter((r) => r.barriers === barriers);
+    const verdicts: Record<string, number> = {};
+    for (const r of mine) {
+      if (!r.verdict) continue;
+      const key = r.verdict.split(':').slice(0, 2).join(':').trim(); // "tx0: kick-lost (driver side)"
+      verdicts[key] = (verdicts[key] ?? 0) + 1;
+    }
+    return {
+      barriers,
+      rounds: mine.length,
+      stalledRounds: mine.filter((r) => r.stalled).length,
+      runs: mine.reduce((a, r) => a + r.runs, 0),
+      trafficS: mine.reduce((a, r) => a + r.trafficS, 0),
+      verdicts,
+    };
+  });
+}
