@@ -31,8 +31,8 @@ test('hidden addresses (kptr_restrict) are not a symbol', () => {
 });
 
 test('recorded ops: -smp 1 drops the barrier, -smp 1,maxcpus=2 keeps it as a host atomic', () => {
-  const off = countOps(fs.readFileSync('fixtures/tcg-ops/ops-off.log', 'utf8'));
-  const on = countOps(fs.readFileSync('fixtures/tcg-ops/ops-on.log', 'utf8'));
+  const off = countOps(fs.readFileSync('fixtures/tcg-ops/ops-off.txt', 'utf8'));
+  const on = countOps(fs.readFileSync('fixtures/tcg-ops/ops-on.txt', 'utf8'));
   assert.ok(off.blocks > 0 && on.blocks > 0, 'the function was translated in both');
   assert.equal(off.atomicCalls + off.barrierOps, 0);
   assert.ok(on.atomicCalls >= 1);
