@@ -125,11 +125,12 @@ class BackendState {
   booted(): void {
     const { writer, progress } = this.ctx;
     const guest = this.session.guest;
-    writer.record({ type: 'boot', backend: this.backend, bootToReadyS: guest.bootToReadyS, accel: this.ctx.accel });
+    // The manifest first: whoever sees the boot record can then read the guest's command line.
     writer.manifest.commandLines[this.backend] = guest.commandLine;
     writer.manifest.versions.qemu ??= guest.qemuVersion;
     writer.manifest.versions.guestKernel ??= this.ctx.image.kernelRelease;
     writer.saveManifest();
+    writer.record({ type: 'boot', backend: this.backend, bootToReadyS: guest.bootToReadyS, accel: this.ctx.accel });
     progress.log(`${this.backend}: guest ready in ${guest.bootToReadyS.toFixed(2)} s${this.session.boots > 1 ? ` (boot ${this.session.boots})` : ''}`);
     this.watch = new StallWatch(guest.bootToReadyS);
     this.offloads = undefined;

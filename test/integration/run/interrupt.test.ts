@@ -23,7 +23,7 @@ test('SIGTERM mid-run: nothing left, finished cells kept, --resume completes the
   const env = { VNETBENCH_STATE_DIR: stateDir };
   const run = startCli(['run', ...matrix, '--out', out], env);
   await waitFor('the guest boot', () => readRecords(out).find((r) => r.type === 'boot'), 180_000);
-  const [id] = idsFromManifest(out);
+  const id = await waitFor('the guest id in the manifest', () => idsFromManifest(out)[0], 10_000);
   // Strike while the second cell is being measured: the first one is recorded by then.
   await waitFor('the first cell', () => readRecords(out).find((r) => r.type === 'cell'), 180_000);
   assert.ok((await leftovers(id)).length > 0, 'the run has live objects');
@@ -53,7 +53,7 @@ test('SIGKILL mid-run, then `vnetbench cleanup`: nothing left', { skip, timeout:
   const env = { VNETBENCH_STATE_DIR: stateDir };
   const run = startCli(['run', ...matrix, '--backends', 'macvtap', '--out', out], env);
   await waitFor('the guest boot', () => readRecords(out).find((r) => r.type === 'boot'), 180_000);
-  const [id] = idsFromManifest(out);
+  const id = await waitFor('the guest id in the manifest', () => idsFromManifest(out)[0], 10_000);
   run.child.kill('SIGKILL');
   await run.exit;
   const left = await leftovers(id);

@@ -47,7 +47,7 @@ test('a frozen guest is declared stalled, rebooted and retried once; a second st
   const matrix = ['--backends', 'copy', '--workloads', 'TCP_RR,TCP_STREAM,UDP_RR', '--sizes', '64', '--duration', '2', '--iterations', '2', '--warmup', '0'];
   const run = startCli(['run', ...matrix, '--out', out], { VNETBENCH_STATE_DIR: stateDir });
   await waitFor('the guest boot', () => readRecords(out).find((r) => r.type === 'boot'), 180_000);
-  const [id] = idsFromManifest(out);
+  const id = await waitFor('the guest id in the manifest', () => idsFromManifest(out)[0], 10_000);
   assert.ok(id, 'the guest name carries the run id');
 
   // First stall: TCP_RR's second iteration.
