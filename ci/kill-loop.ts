@@ -32,6 +32,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT, stateDir } from '../harness/core/paths.ts';
+import { prng } from '../harness/core/prng.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -80,18 +81,6 @@ function parseArgs(argv: string[]): Options {
   if (!Number.isInteger(o.seed)) usage('--seed must be an integer');
   for (const b of o.backends) if (!/^[a-z-]+$/.test(b)) usage(`--backends: bad name ${JSON.stringify(b)}`);
   return o;
-}
-
-/** mulberry32: a seeded PRNG, so a round's choices can be replayed with --seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -7,20 +7,8 @@
 // is read from the guest's /proc/kallsyms and handed to QEMU's -dfilter.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { RunConfig } from '../config/schema.ts';
-import { validateConfig } from '../config/load.ts';
-import { Ledger } from '../core/ledger.ts';
-import { withLedger } from '../core/lifecycle.ts';
-import { shortId } from '../core/names.ts';
-import { getBackend } from '../backends/registry.ts';
 import { DEFAULT_TUNING, type BootTuning } from '../guest/cmdline.ts';
-import { ensureImage } from '../guest/image.ts';
-import { GuestSession } from '../run/session.ts';
-import { topologyProvider } from '../topology/index.ts';
-import { hostTools } from '../workloads/binaries.ts';
-import { engineFor } from '../workloads/registry.ts';
-import { runClients, serverAddress, startServers } from '../workloads/runner.ts';
-import type { WorkloadSpec } from '../workloads/types.ts';
+import { labSpec, netperfOnce, qemuSmp, withLab } from './lab.ts';
 import type { BarrierSetting } from './tcg-stall.ts';
 
 /** Where the kick decision is: the split-ring variant, or the exported function it is inlined into. */
@@ -83,53 +71,36 @@ export interface MechanismResult extends OpCounts {
 }
 
 export async function showKickBarriers(o: { settings: BarrierSetting[]; keepLogs?: string; log: (m: string) => void }): Promise<MechanismResult[]> {
-  const config: RunConfig = validateConfig({ backends: ['copy'], duration: 1, sizes: [64] }, 'repro options');
-  const image = await ensureImage({ log: o.log });
-  const engine = engineFor('netperf', hostTools);
-  const results: MechanismResult[] = [];
-  await withLedger(Ledger.create(shortId()), async (ledger) => {
-    const topo = await topologyProvider(config.topology).create(ledger);
-    const workDir = path.join('/tmp', `vnb-${topo.id}-barriers`);
-    ledger.add({ kind: 'tmpdir', path: workDir });
-    fs.mkdirSync(workDir, { recursive: true });
-    const boot = (tuning: BootTuning) =>
-      GuestSession.start({ config, backend: getBackend('copy'), topology: topo, ledger, accel: 'tcg', image, workDir, tuning, log: () => {} });
+  return withLab({ backend: 'copy', durationS: 1, size: 64, name: 'barriers', log: o.log }, async (lab) => {
     const base: BootTuning = { ...DEFAULT_TUNING, extraAppend: ['nokaslr'] };
-
     // Where the kick decision lives in this kernel (fixed with nokaslr).
-    const probe = await boot(base);
+    const probe = await lab.boot(base);
     const range = findSymbols(await probe.guest.agent.readFile('/proc/kallsyms'), KICK_FUNCTIONS);
     await probe.close();
     if (!range) throw new Error(`${KICK_FUNCTION} not in the guest's /proc/kallsyms (virtio_ring not loaded, or kptr_restrict)`);
     const filter = `0x${range.start.toString(16)}+0x${range.size.toString(16)}`;
     o.log(`${range.name} at ${filter} (nokaslr)`);
 
+    const results: MechanismResult[] = [];
     for (const barriers of o.settings) {
-      const logFile = path.join(workDir, `ops-${barriers}.log`);
-      const session = await boot({ ...base, tcgBarriers: barriers === 'on', qemuArgs: ['-d', 'op,nochain', '-dfilter', filter, '-D', logFile] });
+      const logFile = path.join(lab.workDir, `ops-${barriers}.log`);
+      const session = await lab.boot({ ...base, tcgBarriers: barriers === 'on', qemuArgs: ['-d', 'op,nochain', '-dfilter', filter, '-D', logFile] });
       try {
         const again = findSymbols(await session.guest.agent.readFile('/proc/kallsyms'), KICK_FUNCTIONS);
         if (again?.start !== range.start) throw new Error(`${KICK_FUNCTION} moved between boots (${again?.start.toString(16)} vs ${range.start.toString(16)})`);
         // Traffic, so the guest kicks its TX queue and the function is translated and logged.
-        const spec: WorkloadSpec = { workload: 'TCP_RR', size: 64, streams: 1, durationS: 1, serverIp: serverAddress(engine, { workload: 'TCP_RR' }, topo) };
-        const servers = await startServers(engine, spec, session.sides);
-        try {
-          await runClients(engine, spec, session.sides);
-        } finally {
-          await servers.stop().catch(() => {});
-        }
+        await netperfOnce(lab, session, labSpec(lab, { workload: 'TCP_RR', size: 64, streams: 1, durationS: 1 }));
       } finally {
         await session.close();
       }
-      const smpAt = session.guest.commandLine.indexOf('-smp');
       const counts = countOps(fs.readFileSync(logFile, 'utf8'));
       const kept = o.keepLogs ? path.join(o.keepLogs, `ops-${barriers}.log`) : logFile;
       if (o.keepLogs) {
         fs.mkdirSync(o.keepLogs, { recursive: true });
         fs.copyFileSync(logFile, kept);
       }
-      results.push({ barriers, symbol: range.name, qemuSmp: session.guest.commandLine[smpAt + 1] ?? '?', range: filter, logFile: kept, ...counts });
+      results.push({ barriers, symbol: range.name, qemuSmp: qemuSmp(session.guest.commandLine), range: filter, logFile: kept, ...counts });
     }
+    return results;
   });
-  return results;
 }

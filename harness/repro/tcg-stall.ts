@@ -5,23 +5,15 @@
 // stall is diagnosed from the virtio rings (which side dropped the notification) and ends the round.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { BackendName, RunConfig } from '../config/schema.ts';
-import { validateConfig } from '../config/load.ts';
+import type { BackendName } from '../config/schema.ts';
 import { CapabilityError } from '../core/errors.ts';
-import { Ledger } from '../core/ledger.ts';
-import { withLedger } from '../core/lifecycle.ts';
-import { shortId } from '../core/names.ts';
 import { getBackend } from '../backends/registry.ts';
 import { probeHost } from '../doctor/probe.ts';
 import { DEFAULT_TUNING } from '../guest/cmdline.ts';
-import { ensureImage } from '../guest/image.ts';
-import { GuestSession } from '../run/session.ts';
 import { awaitedOf, collectStallEvidence, StallWatch } from '../run/stall.ts';
-import { topologyProvider } from '../topology/index.ts';
-import { hostTools } from '../workloads/binaries.ts';
-import { engineFor } from '../workloads/registry.ts';
-import { ClientStalled, expectedClientS, runClients, serverAddress, startServers } from '../workloads/runner.ts';
+import { ClientStalled, expectedClientS } from '../workloads/runner.ts';
 import type { WorkloadSpec } from '../workloads/types.ts';
+import { labSpec, netperfOnce, qemuSmp, withLab, type Lab } from './lab.ts';
 
 export type BarrierSetting = 'off' | 'on';
 
@@ -60,26 +52,17 @@ export interface SettingTotals {
 }
 
 export async function reproTcgStall(o: ReproOptions): Promise<SettingTotals[]> {
-  const config: RunConfig = validateConfig({ backends: [o.backend], duration: o.durationS, sizes: [o.size] }, 'repro options');
-  const backend = getBackend(o.backend);
-  const caps = await probeHost({});
-  const avail = backend.availability(caps);
+  const avail = getBackend(o.backend).availability(await probeHost({}));
   if (!avail.runnable) throw new CapabilityError(`${o.backend} cannot run here: ${avail.reason}`, avail.fix ?? 'pick another --backend');
-  const image = await ensureImage({ log: o.log });
-  const engine = engineFor('netperf', hostTools);
   const records: RoundRecord[] = [];
   if (o.out) fs.mkdirSync(path.dirname(path.resolve(o.out)), { recursive: true });
 
-  await withLedger(Ledger.create(shortId()), async (ledger) => {
-    const topo = await topologyProvider(config.topology).create(ledger);
-    const workDir = path.join('/tmp', `vnb-${topo.id}-repro`);
-    ledger.add({ kind: 'tmpdir', path: workDir });
-    fs.mkdirSync(workDir, { recursive: true });
+  await withLab({ backend: o.backend, durationS: o.durationS, size: o.size, name: 'repro', log: o.log }, async (lab) => {
     for (let round = 1; round <= o.rounds; round++) {
       // Alternate which setting goes first, so a streak of bad luck hits both alike.
       const order = round % 2 === 1 ? o.settings : [...o.settings].reverse();
       for (const barriers of order) {
-        const rec = await oneRound({ o, config, backend, topo, ledger, workDir, image, engine, round, barriers });
+        const rec = await oneRound(o, lab, round, barriers);
         records.push(rec);
         if (o.out) fs.appendFileSync(o.out, `${JSON.stringify(rec)}\n`);
         o.log(
@@ -91,37 +74,12 @@ export async function reproTcgStall(o: ReproOptions): Promise<SettingTotals[]> {
   return totals(records, o.settings);
 }
 
-interface RoundContext {
-  o: ReproOptions;
-  config: RunConfig;
-  backend: ReturnType<typeof getBackend>;
-  topo: Awaited<ReturnType<ReturnType<typeof topologyProvider>['create']>>;
-  ledger: Ledger;
-  workDir: string;
-  image: Awaited<ReturnType<typeof ensureImage>>;
-  engine: ReturnType<typeof engineFor>;
-  round: number;
-  barriers: BarrierSetting;
-}
-
-async function oneRound(c: RoundContext): Promise<RoundRecord> {
-  const tuning = { ...DEFAULT_TUNING, tcgBarriers: c.barriers === 'on' };
-  const session = await GuestSession.start({
-    config: c.config,
-    backend: c.backend,
-    topology: c.topo,
-    ledger: c.ledger,
-    accel: 'tcg',
-    image: c.image,
-    workDir: c.workDir,
-    tuning,
-    log: () => {},
-  });
-  const smpAt = session.guest.commandLine.indexOf('-smp');
+async function oneRound(o: ReproOptions, lab: Lab, round: number, barriers: BarrierSetting): Promise<RoundRecord> {
+  const session = await lab.boot({ ...DEFAULT_TUNING, tcgBarriers: barriers === 'on' });
   const rec: RoundRecord = {
-    round: c.round,
-    barriers: c.barriers,
-    qemuSmp: session.guest.commandLine[smpAt + 1] ?? '?',
+    round,
+    barriers,
+    qemuSmp: qemuSmp(session.guest.commandLine),
     runs: 0,
     stalled: false,
     trafficS: 0,
@@ -129,31 +87,24 @@ async function oneRound(c: RoundContext): Promise<RoundRecord> {
   };
   const watch = new StallWatch(session.guest.bootToReadyS);
   try {
-    for (let k = 0; k < c.o.runsPerRound; k++) {
-      const workload = c.o.workloads[k % c.o.workloads.length]!;
+    for (let k = 0; k < o.runsPerRound; k++) {
+      const workload = o.workloads[k % o.workloads.length]!;
       // UDP_STREAM from the guest: the most TX kicks (and kick decisions) per second.
-      const base = { workload, size: c.o.size, streams: 1, ...(workload === 'UDP_STREAM' ? { direction: 'guest-to-peer' as const } : {}) };
-      const spec: WorkloadSpec = {
-        ...base,
-        durationS: c.o.durationS,
-        serverIp: serverAddress(c.engine, base, { guestIp: c.topo.guestIp, peerIp: c.topo.peerIp }),
-      };
-      const servers = await startServers(c.engine, spec, session.sides);
+      const direction = workload === 'UDP_STREAM' ? { direction: 'guest-to-peer' as const } : {};
+      const spec = labSpec(lab, { workload, size: o.size, streams: 1, durationS: o.durationS, ...direction });
+      const expected = expectedClientS(lab.engine, spec);
       try {
-        const expected = expectedClientS(c.engine, spec);
-        const r = await runClients(c.engine, spec, session.sides, { timeoutMs: watch.timeoutMs(expected) });
+        const r = await netperfOnce(lab, session, spec, watch.timeoutMs(expected));
         watch.observe(expected, r.elapsedS);
         rec.runs++;
         rec.trafficS += spec.durationS;
       } catch (e) {
         if (!(e instanceof ClientStalled)) throw e;
-        const ev = await collectStallEvidence(awaitedOf(e), session.guest, c.topo, watch.describe());
+        const ev = await collectStallEvidence(awaitedOf(e), session.guest, lab.topo, watch.describe());
         rec.stalled = true;
         rec.verdict = ev.verdict;
         rec.stall = ev;
         break;
-      } finally {
-        await servers.stop().catch(() => {});
       }
     }
   } finally {

@@ -144,7 +144,8 @@ export async function runClients(
   const runner = sides[clientSide];
   const cmds = engine.clients(spec);
   const d = wholeSeconds(spec.durationS);
-  const timeoutMs = opts.timeoutMs ?? (engine.startupS + d + 60) * 1000;
+  const expectedS = expectedClientS(engine, spec);
+  const timeoutMs = opts.timeoutMs ?? (expectedS + 60) * 1000;
   const t0 = Date.now();
   const started: StartedCommand[] = [];
   for (const c of cmds) started.push(await runner.start(c.argv, { timeoutMs }));
@@ -175,7 +176,7 @@ export async function runClients(
       } catch (e) {
         // A side that does not answer while its clients run has stalled as surely as a client that overruns.
         if (!(e instanceof TimeoutError)) throw e;
-        throw new ClientStalled(clientSide, cmds[0]!.argv, engine.startupS + d, (Date.now() - t0) / 1000, `the window ${what === 'opened' ? 'opening' : 'closing'} got no answer: ${e.message}`);
+        throw new ClientStalled(clientSide, cmds[0]!.argv, expectedS, (Date.now() - t0) / 1000, `the window ${what === 'opened' ? 'opening' : 'closing'} got no answer: ${e.message}`);
       }
     };
     await inWindow(s + m, opts.hooks.open, 'opened');
@@ -184,7 +185,7 @@ export async function runClients(
   const results = await all.catch((e: unknown) => {
     if (!(e instanceof TimeoutError)) throw e;
     const i = started.findIndex((_, k) => !finished.has(k));
-    throw new ClientStalled(clientSide, cmds[Math.max(0, i)]!.argv, engine.startupS + d, (Date.now() - t0) / 1000);
+    throw new ClientStalled(clientSide, cmds[Math.max(0, i)]!.argv, expectedS, (Date.now() - t0) / 1000);
   });
   const elapsedS = (Date.now() - t0) / 1000;
   const perClient = results.map((o, i) => {

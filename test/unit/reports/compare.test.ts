@@ -9,7 +9,8 @@ import { readRun } from '../../../harness/results/rundir.ts';
 import { compareRuns, judge, type CompareOptions, type Comparison } from '../../../reports/compare.ts';
 import { compareTable, trendTable } from '../../../reports/compare-table.ts';
 import { buildReport } from '../../../reports/model.ts';
-import { gaussian, prng, tempDir, writeSyntheticRun, type SyntheticSpec } from './synthetic.ts';
+import { prng } from '../../../harness/core/prng.ts';
+import { gaussian, tempDir, writeSyntheticRun, type SyntheticSpec } from './synthetic.ts';
 
 const tmp = tempDir();
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));

@@ -11,18 +11,7 @@ import path from 'node:path';
 import type { MetricName, Metrics } from '../../../harness/results/metrics.ts';
 import { cellId, RUN_SCHEMA, type CellKey, type ConformanceRecord, type ResultRecord, type RunManifest } from '../../../harness/results/types.ts';
 import { summarize } from '../../../harness/stats/summary.ts';
-
-/** mulberry32: tiny, seedable, good enough for test noise. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../../../harness/core/prng.ts';
 
 /** Standard normal by Box-Muller. */
 export function gaussian(rand: () => number): () => number {
