@@ -9,6 +9,7 @@ import path from 'node:path';
 import { WORKLOADS } from '../harness/config/schema.ts';
 import { METRICS, type MetricInfo, type MetricName, type Metrics } from '../harness/results/metrics.ts';
 import { classifyCells, effectiveStatus, namedCell, type CellStatus, type Classification } from '../harness/results/outcomes.ts';
+import { judgeConformance } from '../harness/results/conformance.ts';
 import { cellId, type CellKey, type Capability, type ConformanceRecord, type MetricSummary, type RunManifest, type ResultRecord } from '../harness/results/types.ts';
 import type { RunData } from '../harness/results/rundir.ts';
 import { plannedCells } from '../harness/run/planned.ts';
@@ -175,9 +176,7 @@ function cellsFrom(records: ResultRecord[], level: number): CellReport[] {
 }
 
 function conformanceFrom(records: ResultRecord[]): ConformanceReport {
-  const results = records
-    .filter((r): r is ConformanceRecord => r.type === 'conformance')
-    .map((r) => ({ ...r, column: `${r.dut} (${r.transport})` }));
+  const results = judgeConformance(records).map((r) => ({ ...r, column: `${r.dut} (${r.transport})` }));
   const duts = [...new Set(results.map((r) => r.column))];
   const reqs = new Map<string, ConformanceReport['requirements'][number]>();
   for (const r of results) {

@@ -43,12 +43,12 @@ export async function conformAio(engine: EngineName, only: string | undefined, o
         commandLines: dut.commandLine ? { [dut.name]: dut.commandLine } : {},
       });
       say(`conform: ${dut.label}; offered ${featureNames(dut.offered).join(' ')}\n`);
-      const result = await runSuite({ dut, checks, onRecord: (r) => { w.record(r); say(`${progressLine(r)}\n`); }, log: (m) => say(`${m}\n`) });
-      const c = counts(result.records);
-      const musts = mustFailures(result.records).map((r) => r.requirement);
+      const result = await runSuite({ dut, checks, catalogue: CHECKS, onRecord: (r) => { w.record(r); say(`${progressLine(r)}\n`); }, log: (m) => say(`${m}\n`) });
+      const c = counts(result.verdicts);
+      const musts = mustFailures(result.verdicts).map((r) => r.requirement);
       w.manifest.config = { ...(w.manifest.config as object), durationMs: result.durationMs, restarts: result.restarts + dut.restarts, counts: c };
       w.finish('complete');
-      say(`${conformanceTable(result.records, process.stdout.columns ?? 140)}\n`);
+      say(`${conformanceTable(result.verdicts, process.stdout.columns ?? 140)}\n`);
       say(`${dut.name}: ${c.pass} pass, ${c.fail} fail, ${c.warn} warn, ${c.skip} skip — ${musts.length ? `MUST failed: ${musts.join(' ')}` : 'no MUST failed'}; ` +
         `suite ${(result.durationMs / 1000).toFixed(1)} s (${((performance.now() - t0) / 1000).toFixed(1)} s with start-up)${dut.restarts ? `; device restarted ${dut.restarts}×` : ''}\n  results: ${out}\n`);
       return { engine, dir: out, counts: c, mustFailed: musts };

@@ -44,8 +44,9 @@ function int(flag: string, text: string | undefined, dflt: number, min: number, 
   return n;
 }
 
-function checkSocket(p: string | undefined): string {
-  if (!p) throw new UsageError('--socket is required', 'e.g. --socket /tmp/aio.sock (QEMU connects to it with -chardev socket,path=...)');
+/** --socket, resolved to an absolute path: short enough for sun_path, no comma (QEMU -chardev), in an existing directory, nothing there yet. */
+export function checkSocket(p: string | undefined, example = '/tmp/aio.sock'): string {
+  if (!p) throw new UsageError('--socket is required', `e.g. --socket ${example} (QEMU connects to it with -chardev socket,path=...)`);
   const abs = path.resolve(p);
   if (Buffer.byteLength(abs) > SUN_PATH_MAX) throw new UsageError(`--socket ${abs}: ${Buffer.byteLength(abs)} bytes, a unix socket path holds at most ${SUN_PATH_MAX}`, 'use a shorter path, e.g. under /tmp');
   if (abs.includes(',')) throw new UsageError(`--socket ${abs}: contains a comma, which QEMU's -chardev cannot express`, 'choose a path without commas');

@@ -4,9 +4,9 @@
 // the conformance suite opens session after session); a new connection while one is active
 // replaces it, as a restarted front-end would.
 import fs from 'node:fs';
-import { FdClosedError, VhostUserListener } from '../vhost/vhost-user-channel.ts';
-import { VhostUserDeviceConnection } from '../vhost/vhost-user-device-io.ts';
-import { TimeoutError } from '../core/errors.ts';
+import { VhostUserListener } from '../vhost/vhost-user-channel.ts';
+import type { VhostUserDeviceConnection } from '../vhost/vhost-user-device-io.ts';
+import { FrontEndSlot } from '../vhost/front-end-slot.ts';
 import { AioVhostDevice } from './control/device.ts';
 import { PairWorker } from './control/pair-worker.ts';
 import { readStats, sumStats, type StatName } from './dataplane/stats.ts';
@@ -26,8 +26,7 @@ export interface ServerOptions {
 }
 
 export class AioServer {
-  private listener: VhostUserListener | undefined;
-  private current: { conn: VhostUserDeviceConnection; done: Promise<void> } | undefined;
+  private slot: FrontEndSlot | undefined;
   private failure: ((e: Error) => void) | undefined;
   private fatal: Error | undefined;
   private closed = false;
@@ -75,7 +74,7 @@ export class AioServer {
       verbose: o.verbose ?? false,
     });
     server = new AioServer(o, workers, device, offered);
-    server.listener = VhostUserListener.listen(o.socket);
+    server.slot = new FrontEndSlot(VhostUserListener.listen(o.socket), (conn) => server!.serveOne(conn), o.log);
     return server;
   }
 
@@ -84,30 +83,8 @@ export class AioServer {
     return new Promise<void>((resolve, reject) => {
       this.failure = reject;
       if (this.fatal) return reject(this.fatal);
-      this.acceptLoop().then(resolve, reject);
+      this.slot!.run().then(resolve, reject);
     });
-  }
-
-  private async acceptLoop(): Promise<void> {
-    const listener = this.listener!;
-    for (;;) {
-      let channel;
-      try {
-        channel = await listener.accept(24 * 3600 * 1000);
-      } catch (e) {
-        if (e instanceof TimeoutError) continue;
-        if (e instanceof FdClosedError || this.closed) return;
-        throw e;
-      }
-      if (this.current) {
-        this.o.log('a new front-end connected: closing the previous connection');
-        this.current.conn.close();
-        await this.current.done;
-      }
-      const conn = new VhostUserDeviceConnection(channel);
-      this.o.log('front-end connected');
-      this.current = { conn, done: this.serveOne(conn) };
-    }
   }
 
   private async serveOne(conn: VhostUserDeviceConnection): Promise<void> {
@@ -140,9 +117,7 @@ export class AioServer {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.listener?.close();
-    this.current?.conn.close();
-    await this.current?.done.catch(() => undefined);
+    await this.slot?.close();
     await Promise.all(this.workers.map((w) => w.stop()));
     fs.rmSync(this.o.socket, { force: true });
   }

@@ -1,6 +1,8 @@
 // `vnetbench conform`: validate everything the user typed (no side effects), start the DUT, run the
-// checks, append each record to the run directory as it is produced, print the table. Exit code 1
-// when any MUST requirement failed, 0 otherwise; bad input is a UsageError (exit 2).
+// checks, append each record (and each requirement another check saw broken) to the run directory
+// as it is produced, print one verdict per requirement. Exit code 1 when any MUST requirement
+// failed — by its own check or seen broken during another — 0 otherwise; bad input is a
+// UsageError (exit 2).
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -8,10 +10,10 @@ import { UsageError } from '../core/errors.ts';
 import { Ledger } from '../core/ledger.ts';
 import { onInterrupt, withLedger } from '../core/lifecycle.ts';
 import { newRunId, RunWriter } from '../results/rundir.ts';
-import type { ConformanceRecord } from '../results/types.ts';
+import type { ConformanceFindingRecord, ConformanceRecord } from '../results/types.ts';
 import { F, bit, featureNames, has } from '../virtio/features.ts';
 import { CHECKS, selectChecks } from '../../suites/conformance/index.ts';
-import { dutName, parseConformDut, startConformDut, type ConformDutSpec } from './dut.ts';
+import { dutName, parseConformDut, startConformDut, type ConformDutSpec, type WireSpec } from './dut.ts';
 import { runSuite } from './runner.ts';
 import { conformanceTable, counts, mustFailures, progressLine } from './table.ts';
 import type { Check } from './types.ts';
@@ -20,6 +22,8 @@ const pkg = createRequire(import.meta.url)('../../package.json') as { version: s
 
 export interface ConformFlags {
   dut: string;
+  wire?: string;
+  wireNetns?: string;
   transport?: string;
   features?: string;
   only?: string;
@@ -62,6 +66,25 @@ export function parseFeatureList(text: string): bigint {
   return mask;
 }
 
+/** --wire loopback | --wire IFNAME [--wire-netns NS]: names checked, nothing opened yet. */
+export function parseWire(wire: string | undefined, netns: string | undefined): WireSpec {
+  if (wire === undefined) throw new UsageError('--wire-netns needs --wire IFNAME', 'name the interface the device is attached to: --wire IFNAME --wire-netns NS');
+  if (wire === 'loopback') {
+    if (netns !== undefined) throw new UsageError('--wire-netns does not apply to --wire loopback', 'drop --wire-netns, or name an interface with --wire IFNAME');
+    return { kind: 'loopback' };
+  }
+  if (!/^[A-Za-z0-9_.:@-]{1,15}$/.test(wire) || wire === '.' || wire === '..') {
+    throw new UsageError(`--wire ${JSON.stringify(wire)}: not an interface name`, 'use loopback, or an interface name of 1-15 letters, digits and _.:@- (see `ip link`)');
+  }
+  if (netns !== undefined) {
+    if (!/^[A-Za-z0-9_.-]+$/.test(netns) || netns === '.' || netns === '..') throw new UsageError(`--wire-netns ${JSON.stringify(netns)}: not a namespace name`, 'see `ip netns list`');
+    if (!fs.existsSync(path.join('/run/netns', netns))) throw new UsageError(`--wire-netns ${netns}: no such network namespace`, 'see `ip netns list`');
+  } else if (!fs.existsSync(path.join('/sys/class/net', wire))) {
+    throw new UsageError(`--wire ${wire}: no such interface in this namespace`, 'check the name with `ip link`, or give its namespace with --wire-netns NS');
+  }
+  return { kind: 'interface', ifname: wire, ...(netns !== undefined ? { netns } : {}) };
+}
+
 /** Everything checked before anything is created. */
 export function planConform(flags: ConformFlags): ConformPlan {
   const spec = parseConformDut(flags.dut);
@@ -73,6 +96,12 @@ export function planConform(flags: ConformFlags): ConformPlan {
     if (t !== flags.transport) {
       throw new UsageError(`--dut ${flags.dut} is reached over ${t}, not ${flags.transport}`, t === 'in-process' ? 'drop --transport: the reference device runs in this process' : `use --transport ${t} or leave it out`);
     }
+  }
+  if (flags.wire !== undefined || flags.wireNetns !== undefined) {
+    if (spec.kind !== 'vhost-user') {
+      throw new UsageError(`--wire applies to --dut vhost-user:PATH only; the suite owns the wire of --dut ${flags.dut}`, 'drop --wire and --wire-netns');
+    }
+    spec.wire = parseWire(flags.wire, flags.wireNetns);
   }
   const allowed = flags.features !== undefined ? parseFeatureList(flags.features) : undefined;
   const checks = selectChecks(flags.only, CHECKS);
@@ -87,7 +116,19 @@ export interface ConformIo {
   width?: number;
 }
 
-export async function runConform(plan: ConformPlan, io: ConformIo): Promise<{ exitCode: number; records: ConformanceRecord[]; dir: string; durationMs: number }> {
+export interface ConformOutcome {
+  exitCode: number;
+  /** Each check's own record, in the order run. */
+  records: ConformanceRecord[];
+  /** Requirements seen broken while other checks ran. */
+  findings: ConformanceFindingRecord[];
+  /** One verdict per requirement, findings folded in: what the table, counts and exit code use. */
+  verdicts: ConformanceRecord[];
+  dir: string;
+  durationMs: number;
+}
+
+export async function runConform(plan: ConformPlan, io: ConformIo): Promise<ConformOutcome> {
   const name = dutName(plan.spec);
   return withLedger(Ledger.create(newRunId('conform')), async (ledger) => {
     const t0 = performance.now();
@@ -98,6 +139,7 @@ export async function runConform(plan: ConformPlan, io: ConformIo): Promise<{ ex
     try {
       const startMs = Math.round(performance.now() - t0);
       io.err(`conform: ${dut.label}${dut.unavailable ? ` — unavailable: ${dut.unavailable}` : ''} (ready in ${startMs} ms)\n`);
+      io.err(`conform: wire: ${dut.wire ? dut.wire.describe : `none — ${dut.noWire}`}${dut.wireNote && dut.wire ? ` (${dut.wireNote})` : ''}\n`);
       writer = RunWriter.create(plan.out, {
         runId: path.basename(plan.out),
         kind: 'conformance',
@@ -110,6 +152,8 @@ export async function runConform(plan: ConformPlan, io: ConformIo): Promise<{ ex
           only: plan.flags.only ?? 'all',
           checks: plan.checks.map((c) => c.id),
           offered: `0x${dut.offered.toString(16)}`,
+          wire: dut.wire ? dut.wire.describe : `none: ${dut.noWire ?? 'n/a'}`,
+          ...(dut.wireNote ? { wireProbe: dut.wireNote } : {}),
         },
         capabilities: [{ name: `conform:${name}`, runnable: !dut.unavailable, reason: dut.unavailable ?? dut.label }],
         commandLines: dut.commandLine ? { [name]: dut.commandLine } : {},
@@ -119,6 +163,7 @@ export async function runConform(plan: ConformPlan, io: ConformIo): Promise<{ ex
       const result = await runSuite({
         dut,
         checks: plan.checks,
+        catalogue: CHECKS,
         allowed: plan.allowed,
         onRecord: (r) => {
           w.record(r);
@@ -126,21 +171,21 @@ export async function runConform(plan: ConformPlan, io: ConformIo): Promise<{ ex
         },
         log: (m) => io.err(`${m}\n`),
       });
-      const c = counts(result.records);
-      const musts = mustFailures(result.records);
+      const c = counts(result.verdicts);
+      const musts = mustFailures(result.verdicts);
       const wall = Math.round(performance.now() - t0);
       w.manifest.config = { ...(w.manifest.config as object), durationMs: result.durationMs, wallMs: wall, startMs, restarts: result.restarts, counts: c };
       if (dut.commandLine) w.manifest.commandLines = { [name]: dut.commandLine };
       for (const l of dut.logs?.() ?? []) fs.writeFileSync(w.logPath(l.name), l.text);
       w.finish('complete');
-      io.out(`${conformanceTable(result.records, io.width)}\n`);
+      io.out(`${conformanceTable(result.verdicts, io.width)}\n`);
       io.out(
         `${name} (${dut.transport}): ${c.pass} pass, ${c.fail} fail, ${c.warn} warn, ${c.skip} skip — ` +
           `${musts.length ? `MUST failed: ${musts.map((r) => r.requirement).join(' ')}` : 'no MUST failed'}; ` +
           `suite ${(result.durationMs / 1000).toFixed(1)} s, ${(wall / 1000).toFixed(1)} s with start-up (target < 60 s)` +
           `${result.restarts ? `; device restarted ${result.restarts}×` : ''}\n  results: ${plan.out}\n`,
       );
-      return { exitCode: musts.length ? 1 : 0, records: result.records, dir: plan.out, durationMs: result.durationMs };
+      return { exitCode: musts.length ? 1 : 0, records: result.records, findings: result.findings, verdicts: result.verdicts, dir: plan.out, durationMs: result.durationMs };
     } catch (err) {
       writer?.finish('failed');
       throw err;

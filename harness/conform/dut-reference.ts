@@ -1,6 +1,7 @@
 // The in-process reference virtio-net device (or a deliberately broken variant) as a DUT: a fresh
 // device per session, its link through InProcessWire, a JavaScript exception as its crash.
-import { brokenNetDevice, type NetFault } from '../virtio/device/broken-net.ts';
+import { brokenNetDevice, faultSpecName, type FaultSpec, type NetFault } from '../virtio/device/broken-net.ts';
+import { ALWAYS, FaultTrigger } from '../virtio/device/fault-trigger.ts';
 import { ReferenceNetDevice, type ReferenceNetOptions } from '../virtio/device/reference-net.ts';
 import type { Support } from '../vhost/session.ts';
 import { sharedMemory } from '../virtio/memory.ts';
@@ -23,9 +24,17 @@ export class ReferenceDut implements ConformDut {
   private current: InProcessSession | undefined;
   private crash: Error | undefined;
 
-  constructor(readonly fault?: NetFault) {
-    this.name = fault ? `reference:${fault}` : 'reference';
-    this.label = fault ? `in-process reference device with fault ${fault}` : 'in-process reference device';
+  /** The fault and when it fires, if any. */
+  readonly fault: FaultSpec | undefined;
+  /** Shared by every session's device: "first" is the first opportunity in the DUT's life, across restarts. */
+  readonly trigger: FaultTrigger | undefined;
+
+  constructor(fault?: NetFault | FaultSpec) {
+    this.fault = typeof fault === 'string' ? { fault, mode: ALWAYS } : fault;
+    this.trigger = this.fault ? new FaultTrigger(this.fault.mode) : undefined;
+    const spec = this.fault ? faultSpecName(this.fault) : undefined;
+    this.name = spec ? `reference:${spec}` : 'reference';
+    this.label = spec ? `in-process reference device with fault ${spec}` : 'in-process reference device';
     this.wire = new InProcessWire((f) => {
       const dev = this.current?.device;
       if (!dev) return;
@@ -39,7 +48,7 @@ export class ReferenceDut implements ConformDut {
   }
 
   private newDevice(o: ReferenceNetOptions): ReferenceNetDevice {
-    return this.fault ? brokenNetDevice(this.fault, o) : new ReferenceNetDevice(o);
+    return this.fault ? brokenNetDevice(this.fault.fault, { ...o, trigger: this.trigger }) : new ReferenceNetDevice(o);
   }
 
   /** Each session gets a fresh device, as a vhost-user back-end starts a fresh device per connection. */

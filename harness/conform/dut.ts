@@ -1,7 +1,9 @@
 // Devices under test for `vnetbench conform --dut ...`, one shape for all:
-//   reference[:FAULT]   the in-process reference virtio-net device (or a deliberately broken one)
+//   reference[:FAULT[@MODE]]  the in-process reference virtio-net device (or a deliberately broken
+//                       one, its fault firing always, at the first opportunity, or after N)
 //   testpmd             DPDK testpmd over vhost-user, started and stopped by the suite
-//   vhost-user:/path    any vhost-user device already listening (not managed: no restart, no wire)
+//   vhost-user:/path    any vhost-user device already listening (not managed: no restart; the wire
+//                       is what --wire names, or a loopback found by a probe)
 //   vhost-net-tap       kernel vhost-net with a tap backend
 //   vhost-net-raw       kernel vhost-net with an AF_PACKET raw socket backend
 // Each gives control sessions, guest memory of the kind its transport needs, the far end of its
@@ -11,19 +13,22 @@ import { UsageError } from '../core/errors.ts';
 import type { Ledger } from '../core/ledger.ts';
 import { memfdGuestMemory } from '../vhost/memfd-memory.ts';
 import type { Support } from '../vhost/session.ts';
-import { BROKEN_NET_DEVICES, type NetFault } from '../virtio/device/broken-net.ts';
+import { FAULT_SPEC_FORMS, faultSpecName, parseFaultSpec, type FaultSpec } from '../virtio/device/broken-net.ts';
 import type { GuestMemory } from '../virtio/memory.ts';
 import type { ConformTransport, ControlSession } from './types.ts';
 import type { Wire } from './wire.ts';
+import type { RingFinding } from './ring-watch.ts';
+
+/** The far end of a user-named device: it reflects TX into RX, or an interface it is attached to. */
+export type WireSpec = { kind: 'loopback' } | { kind: 'interface'; ifname: string; netns?: string };
 
 export type ConformDutSpec =
-  | { kind: 'reference'; fault?: NetFault }
+  | { kind: 'reference'; fault?: FaultSpec }
   | { kind: 'testpmd' }
-  | { kind: 'vhost-user'; path: string }
+  | { kind: 'vhost-user'; path: string; wire?: WireSpec }
   | { kind: 'vhost-net'; backend: 'tap' | 'raw' };
 
-const FAULTS = Object.keys(BROKEN_NET_DEVICES) as NetFault[];
-export const DUT_FORMS = `testpmd, reference, reference:<fault> (${FAULTS.join(', ')}), vhost-net-tap, vhost-net-raw, vhost-user:/path/to/socket`;
+export const DUT_FORMS = `testpmd, reference, reference:FAULT[@MODE] (${FAULT_SPEC_FORMS}), vhost-net-tap, vhost-net-raw, vhost-user:/path/to/socket`;
 
 /** Parse --dut; UsageError saying what is wrong and listing the accepted forms. */
 export function parseConformDut(text: string): ConformDutSpec {
@@ -33,9 +38,11 @@ export function parseConformDut(text: string): ConformDutSpec {
   if (text === 'vhost-net-tap') return { kind: 'vhost-net', backend: 'tap' };
   if (text === 'vhost-net-raw') return { kind: 'vhost-net', backend: 'raw' };
   if (text.startsWith('reference:')) {
-    const fault = text.slice('reference:'.length);
-    if (!(FAULTS as string[]).includes(fault)) throw bad(`unknown fault "${fault}"`);
-    return { kind: 'reference', fault: fault as NetFault };
+    try {
+      return { kind: 'reference', fault: parseFaultSpec(text.slice('reference:'.length)) };
+    } catch (err) {
+      throw new UsageError(`--dut ${JSON.stringify(text)}: ${(err as Error).message}`, `accepted forms: ${DUT_FORMS}`);
+    }
   }
   if (text.startsWith('vhost-user:')) {
     const p = text.slice('vhost-user:'.length);
@@ -50,7 +57,7 @@ export function parseConformDut(text: string): ConformDutSpec {
 export function dutName(s: ConformDutSpec): string {
   switch (s.kind) {
     case 'reference':
-      return s.fault ? `reference:${s.fault}` : 'reference';
+      return s.fault ? `reference:${faultSpecName(s.fault)}` : 'reference';
     case 'testpmd':
       return 'testpmd';
     case 'vhost-user':
@@ -73,6 +80,10 @@ export interface ConformDut {
   /** The far end of the link; undefined when the suite does not own it (see noWire). */
   readonly wire: Wire | undefined;
   readonly noWire: string | undefined;
+  /** How the wire was established or why there is none (probe outcome), for the manifest. */
+  readonly wireNote?: string;
+  /** What sessions before the first check saw (the wire probe): judged like a check's. */
+  readonly startFindings?: { label: string; findings: readonly RingFinding[]; t0: number };
   /** When the device cannot be driven at all on this host (all checks skip with this). */
   readonly unavailable: string | undefined;
   /** Features the device offered at start. */
@@ -113,7 +124,7 @@ export async function startConformDut(spec: ConformDutSpec, opts: StartOptions):
     case 'testpmd':
       return (await import('./dut-testpmd.ts')).TestpmdConformDut.start(opts);
     case 'vhost-user':
-      return (await import('./dut-user-socket.ts')).UserSocketDut.open(spec.path);
+      return (await import('./dut-user-socket.ts')).UserSocketDut.open(spec.path, spec.wire);
     case 'vhost-net':
       return (await import('./dut-vhost-net.ts')).VhostNetConformDut.start(spec.backend, opts.ledger);
   }

@@ -19,6 +19,7 @@ export async function healthProbe(dut: ConformDut): Promise<HealthReport> {
     return await withTimeout(
       (async () => {
         rig = await openRig(dut, { features: featureSet(F.F_VERSION_1), size: 64, memBytes: 1 << 20 });
+        dut.wire?.bind?.(rig);
         const lane = rig.splitLane(1);
         const n = nonce();
         const frame = outFrame(n, 64);

@@ -8,6 +8,7 @@ import { writePackedTable, type RawPackedRing } from '../virtio/driver/raw.ts';
 import type { GuestArena } from '../virtio/driver/index.ts';
 import type { AddOptions, Elem, UsedEntry } from './split-lane.ts';
 import { pollFor, pollUsed } from './used-wait.ts';
+import { readableHash, type ChainRecord, type LaneWatch } from './ring-watch.ts';
 
 export interface PackedAddOptions extends AddOptions {
   /** Buffer ID to use (default: the lowest free one). */
@@ -33,6 +34,10 @@ export class PackedLane {
   readonly anomalies: string[] = [];
   /** Ring positions each in-flight Buffer ID occupies (for skipping, §2.8.6). */
   private readonly inflight = new Map<number, number>();
+  /** IN_ORDER: Buffer IDs in the order they were made available, not yet returned. */
+  private readonly order: number[] = [];
+  /** What each in-flight Buffer ID's buffer is, for the watch. */
+  private readonly records = new Map<number, ChainRecord>();
   private pos = 0;
   private wrap = 1;
   private usedPos = 0;
@@ -42,6 +47,9 @@ export class PackedLane {
     readonly raw: RawPackedRing,
     private readonly arena: GuestArena,
     private readonly doKick: () => void,
+    private readonly watch?: LaneWatch,
+    /** IN_ORDER negotiated: a used descriptor may stand for a batch (§2.8.8). */
+    private readonly inOrder = false,
   ) {
     this.size = raw.size;
   }
@@ -108,6 +116,10 @@ export class PackedLane {
       }
     });
     this.inflight.set(id, list.length);
+    if (this.inOrder) this.order.push(id);
+    const visible = elems.every((e) => !((e.flags ?? 0) & VIRTQ_DESC_F_INDIRECT));
+    const shown = visible ? elems.map((e) => ({ ...e })) : undefined;
+    this.records.set(id, { elems: shown, published: true, foreign: opts.foreign, readableHash: shown && this.watch ? readableHash(this.raw.mem, shown) : undefined });
     if (!opts.hold) this.raw.setFlags(first.pos, first.flags); // publishes the whole list
     return { id, first };
   }
@@ -117,20 +129,46 @@ export class PackedLane {
     this.raw.setFlags(h.pos, h.flags);
   }
 
+  /** The check's entries read by pump() and not yet handed out. */
+  private stashed: UsedEntry[] = [];
+
   /** Used descriptors written since the last call, skipping each by its list length. */
   takeUsed(): UsedEntry[] {
+    const out = this.stashed.splice(0);
+    out.push(...this.readUsed());
+    return out;
+  }
+
+  /** Read new used descriptors for the loopback wire; the check's own wait for its next takeUsed(). */
+  pump(): void {
+    this.stashed.push(...this.readUsed());
+  }
+
+  private readUsed(): UsedEntry[] {
     const out: UsedEntry[] = [];
+    const from = this.usedPos;
     for (let guard = 0; guard < this.size; guard++) {
       const d = this.raw.readDesc(this.usedPos);
       if (!packedIsUsed(d.flags, this.usedWrap)) break;
       const entry: UsedEntry = { id: d.id, len: d.len, slot: this.usedPos, flags: d.flags };
-      out.push(entry);
       let skip = this.inflight.get(d.id);
       if (skip === undefined) {
-        this.anomalies.push(`used descriptor at position ${this.usedPos} names Buffer ID ${d.id}, not in flight`);
+        const note = `used descriptor at position ${this.usedPos} names Buffer ID ${d.id}, not in flight`;
+        this.anomalies.push(note);
+        this.watch?.finding('S6', note);
         skip = 1;
+        out.push(entry);
       } else {
-        this.inflight.delete(d.id);
+        // IN_ORDER batch (§2.8.8): one used descriptor, the batch's last Buffer ID, at the first
+        // buffer's position; the buffers made available before it were used whole.
+        const p = this.inOrder ? this.order.indexOf(d.id) : -1;
+        skip = 0;
+        for (const id of p > 0 ? this.order.slice(0, p) : []) {
+          const rec = this.records.get(id);
+          const whole = { id, len: (rec?.elems ?? []).reduce((n, e) => n + (e.write ? e.len : 0), 0), slot: this.usedPos, flags: d.flags };
+          skip += this.release(id, whole, out);
+        }
+        skip += this.release(d.id, entry, out);
       }
       this.usedPos += skip;
       if (this.usedPos >= this.size) {
@@ -138,8 +176,22 @@ export class PackedLane {
         this.usedWrap ^= 1;
       }
     }
+    if (this.usedPos !== from) this.watch?.packedUsed(from, out.length);
     this.returned.push(...out);
     return out;
+  }
+
+  /** Free an in-flight Buffer ID for a used entry; returns the ring slots it held. */
+  private release(id: number, entry: UsedEntry, out: UsedEntry[]): number {
+    const rec = this.records.get(id);
+    const slots = this.inflight.get(id) ?? 1;
+    this.watch?.returned(entry, rec);
+    this.inflight.delete(id);
+    this.records.delete(id);
+    const at = this.order.indexOf(id);
+    if (at >= 0) this.order.splice(at, 1);
+    if (!rec?.foreign) out.push(entry);
+    return slots;
   }
 
   /** Wait until a used descriptor names `id` (or ms passed). */

@@ -6,6 +6,7 @@ import type { GuestArena, QueueKind, QueueLayout } from '../virtio/driver/index.
 import type { RawPackedRing, RawSplitRing } from '../virtio/driver/raw.ts';
 import type { GuestMemory } from '../virtio/memory.ts';
 import type { PackedLane } from './packed-lane.ts';
+import type { ReturnedListener, RingFinding } from './ring-watch.ts';
 import type { SplitLane } from './split-lane.ts';
 import type { ConformTransport, ControlSession } from './types.ts';
 import type { Wire } from './wire.ts';
@@ -23,6 +24,8 @@ export interface RigSpec {
   enable?: number[];
   /** Send DRIVER_OK at the end (default true). */
   driverOk?: boolean;
+  /** false: withhold SET_VRING_KICK, so vhost-user rings stay stopped until startRings() (F4). */
+  startRings?: boolean;
   /** Guest memory (default 4 MiB). */
   memBytes?: number;
   /** Install call eventfds (default true). */
@@ -34,6 +37,8 @@ export interface RingAnomalies {
   ids: string[];
   /** used.idx moving by more than the ring size or backwards. */
   idx: string[];
+  /** Buffers consumed beyond avail.idx. */
+  beyond: string[];
 }
 
 export interface RigQueue {
@@ -83,9 +88,16 @@ export interface Rig {
   packedLane(index: number): PackedLane;
   /** GPA of `len` fresh bytes filled with `fill`, with untouched guard space on both sides. */
   buffer(len: number, fill?: number): number;
+  /** Send the SET_VRING_KICK messages withheld by `startRings: false`: the rings start now. */
+  startRings(): Promise<void>;
   /** A live view of guest memory. */
   bytes(gpa: number, len: number): Uint8Array;
   /** What the rig's lanes could not account for: entries naming buffers not in flight, impossible used.idx moves. */
   anomalies(): RingAnomalies;
+  /** Everything the rig's ring watches saw that breaks a requirement (ring-watch.ts), in order. */
+  findings(): readonly RingFinding[];
+  /** Be told of every used entry ring `index` returns, the check's and the wire's. */
+  observe(index: number, fn: ReturnedListener): void;
+  readonly isClosed: boolean;
   close(): Promise<void>;
 }

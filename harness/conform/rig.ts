@@ -8,12 +8,13 @@ import type { DeviceSession } from '../vhost/session.ts';
 import { GuestArena, allocateLayout, queueKind, checkSize, type QueueLayout } from '../virtio/driver/index.ts';
 import { RawPackedRing, RawSplitRing } from '../virtio/driver/raw.ts';
 import { byteView } from '../virtio/driver/views.ts';
-import { F, bit } from '../virtio/features.ts';
+import { F, bit, has } from '../virtio/features.ts';
 import { VIRTIO_STATUS } from '../virtio/layout.ts';
 import type { ConformDut, RigMemory } from './dut.ts';
 import { PackedLane } from './packed-lane.ts';
 import type { Rig, RigBringUp, RigQueue, RigSpec, RingAnomalies } from './rig-types.ts';
 import { SplitLane } from './split-lane.ts';
+import { RingWatch, type RingFinding, type ReturnedListener } from './ring-watch.ts';
 import type { ControlSession } from './types.ts';
 import { withTimeout } from './wait.ts';
 
@@ -31,6 +32,9 @@ function startBase(kind: 'split' | 'packed', base: number): number {
 }
 
 class RigQueueImpl implements RigQueue {
+  /** Used-buffer notifications read through takeCalls/waitCall (the missing-notification judgement). */
+  callsSeen = 0;
+
   constructor(
     readonly index: number,
     readonly layout: QueueLayout,
@@ -49,21 +53,28 @@ class RigQueueImpl implements RigQueue {
     this.kickFd.signal();
   }
   takeCalls(): number {
-    return this.callFd ? Number(this.callFd.read()) : 0;
+    const n = this.callFd ? Number(this.callFd.read()) : 0;
+    this.callsSeen += n;
+    return n;
   }
   async waitCall(ms: number): Promise<number> {
     if (!this.callFd) return 0;
+    let n = 0;
     try {
-      return Number(await this.callFd.wait(ms));
+      n = Number(await this.callFd.wait(ms));
     } catch {
-      return 0;
+      n = 0;
     }
+    this.callsSeen += n;
+    return n;
   }
 }
 
 class RigImpl implements Rig {
   private readonly splitLanes = new Map<number, SplitLane>();
   private readonly packedLanes = new Map<number, PackedLane>();
+  private readonly watches = new Map<number, RingWatch>();
+  private readonly seen: RingFinding[] = [];
   private closed = false;
 
   constructor(
@@ -111,15 +122,26 @@ class RigImpl implements Rig {
     const q = this.queue(index);
     if (!q.split) throw new RangeError(`ring ${index} is ${q.kind}, not split`);
     let l = this.splitLanes.get(index);
-    if (!l) this.splitLanes.set(index, (l = new SplitLane(q.split, this.arena, this.base, () => q.kick())));
+    if (!l) this.splitLanes.set(index, (l = new SplitLane(q.split, this.arena, this.base, () => q.kick(), this.watch(index), has(this.features, F.F_IN_ORDER))));
     return l;
+  }
+
+  /** The watch of ring `index`: what the device did there, judged whatever the check is about. */
+  private watch(index: number): RingWatch {
+    let w = this.watches.get(index);
+    if (!w) {
+      const q = this.queue(index);
+      w = new RingWatch({ ring: index, size: q.size, features: this.features, mem: this.mem, split: q.split, packed: q.packed, sink: (f) => this.seen.push(f) });
+      this.watches.set(index, w);
+    }
+    return w;
   }
 
   packedLane(index: number): PackedLane {
     const q = this.queue(index);
     if (!q.packed) throw new RangeError(`ring ${index} is ${q.kind}, not packed`);
     let l = this.packedLanes.get(index);
-    if (!l) this.packedLanes.set(index, (l = new PackedLane(q.packed, this.arena, () => q.kick())));
+    if (!l) this.packedLanes.set(index, (l = new PackedLane(q.packed, this.arena, () => q.kick(), this.watch(index), has(this.features, F.F_IN_ORDER))));
     return l;
   }
 
@@ -133,15 +155,65 @@ class RigImpl implements Rig {
     return byteView(this.mem, gpa, len);
   }
 
+  async startRings(): Promise<void> {
+    for (const q of this.queues) await this.session.setVringKick(q.index, q.kickFd.fd);
+  }
+
   anomalies(): RingAnomalies {
     const split = [...this.splitLanes.values()];
     const packed = [...this.packedLanes.values()];
-    return { ids: [...split.flatMap((l) => l.idAnomalies), ...packed.flatMap((l) => l.anomalies)], idx: split.flatMap((l) => l.idxAnomalies) };
+    return {
+      ids: [...split.flatMap((l) => l.idAnomalies), ...packed.flatMap((l) => l.anomalies)],
+      idx: split.flatMap((l) => l.idxAnomalies),
+      beyond: split.flatMap((l) => l.beyondAvail),
+    };
+  }
+
+  findings(): readonly RingFinding[] {
+    return this.seen;
+  }
+
+  observe(index: number, fn: ReturnedListener): void {
+    this.watch(index).listen(fn);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /**
+   * A ring that returned buffers the driver asked to be told about, and never signalled its call
+   * eventfd in the whole session, broke N1/N3 (split) or P7 (packed). Judged at close, after a
+   * short grace for a notification still on its way.
+   */
+  private async judgeNotifications(): Promise<void> {
+    for (const [index, w] of this.watches) {
+      const q = this.queues[index] as RigQueueImpl;
+      const owed = w.owed;
+      if (!owed || !q.callFd) continue;
+      if (q.takeCalls() === 0 && q.callsSeen === 0 && (await q.waitCall(100)) === 0) {
+        w.finding(w.notifyRequirement, `ring ${index}: ${owed.what}, and no used-buffer notification (call eventfd) in the whole session`);
+      }
+    }
+  }
+
+  /**
+   * Read what the device returned that the check did not (checks that read the used ring raw),
+   * so the ring watches judge every used entry of the session.
+   */
+  private readRemaining(): void {
+    for (const l of [...this.splitLanes.values(), ...this.packedLanes.values()]) l.pump();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    try {
+      this.readRemaining();
+    } catch {
+      /* a dead device's memory may be gone: what was read is judged */
+    }
+    await this.judgeNotifications().catch(() => undefined);
     try {
       await withTimeout(this.session.close(), CLOSE_MS, `closing the session to ${this.session.label}`);
     } catch {
@@ -178,6 +250,7 @@ export async function openRig(dut: ConformDut, spec: RigSpec): Promise<Rig> {
       kickFd: q.kickFd.fd,
       callFd: q.callFd?.fd ?? null,
       base: startBase(kind, base),
+      startRing: spec.startRings,
     }));
     const plan = { features: spec.features, memory: memh.memory, rings, enable: spec.enable, driverOk: spec.driverOk };
     const up = session.transport === 'in-process' ? await bringUpInProcess(session, plan) : await bringUp(session as DeviceSession, plan);
@@ -216,7 +289,7 @@ function makeQueue(arena: GuestArena, index: number, kind: 'split' | 'packed', s
 interface InProcessPlan {
   features: bigint;
   memory: RigMemory['memory'];
-  rings: { index: number; num: number; desc: bigint; avail: bigint; used: bigint; kickFd: number; callFd: number | null; base: number }[];
+  rings: { index: number; num: number; desc: bigint; avail: bigint; used: bigint; kickFd: number; callFd: number | null; base: number; startRing?: boolean }[];
   driverOk?: boolean;
 }
 
@@ -236,7 +309,7 @@ async function bringUpInProcess(s: ControlSession, plan: InProcessPlan): Promise
     await s.setVringNum(r.index, r.num);
     await s.setVringBase(r.index, r.base);
     await s.setVringAddr({ index: r.index, desc: r.desc, avail: r.avail, used: r.used });
-    await s.setVringKick(r.index, r.kickFd);
+    if (r.startRing !== false) await s.setVringKick(r.index, r.kickFd);
     await s.setVringCall(r.index, r.callFd);
   }
   if (plan.driverOk !== false) await s.setStatus(ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK);

@@ -4,11 +4,13 @@
 // the device is restarted and the suite goes on — and hands each record out as it is produced.
 import { NotExpressibleError, type SessionOp, type Support } from '../vhost/session.ts';
 import { F, featureNames, has } from '../virtio/features.ts';
-import type { ConformanceRecord } from '../results/types.ts';
+import type { ConformanceFindingRecord, ConformanceRecord } from '../results/types.ts';
+import { judgeConformance } from '../results/conformance.ts';
 import type { ConformDut } from './dut.ts';
 import { openRig, VHOST_ONLY_BITS } from './rig.ts';
 import type { Rig, RigSpec } from './rig-types.ts';
-import { attribute, fail, skip, type Check, type CheckContext, type ConformTransport, type ControlSession, type HealthReport, type Verdict } from './types.ts';
+import type { RingFinding } from './ring-watch.ts';
+import { attribute, BOOKKEEPING, fail, skip, type Check, type CheckContext, type ConformTransport, type ControlSession, type HealthReport, type Verdict } from './types.ts';
 import { sleep, withTimeout } from './wait.ts';
 import { healthProbe } from './health.ts';
 
@@ -19,14 +21,20 @@ export interface SuiteOptions {
   checks: readonly Check[];
   /** Features the suite may negotiate (--features); undefined = all the device offers. */
   allowed?: bigint;
+  /** Every requirement of the catalogue (level, section, title of what a finding breaks); default `checks`. */
+  catalogue?: readonly Check[];
   /** Called as each record is produced (the run directory appends it). */
-  onRecord?: (r: ConformanceRecord) => void;
+  onRecord?: (r: ConformanceRecord | ConformanceFindingRecord) => void;
   onStart?: (c: Check) => void;
   log?: (msg: string) => void;
 }
 
 export interface SuiteResult {
   records: ConformanceRecord[];
+  /** Requirements seen broken while some check ran. */
+  findings: ConformanceFindingRecord[];
+  /** One verdict per requirement: the records with the findings folded in (judgeConformance). */
+  verdicts: ConformanceRecord[];
   durationMs: number;
   restarts: number;
 }
@@ -66,14 +74,19 @@ function expressible(transport: ConformTransport, op: SessionOp): Support {
   return { ok: true };
 }
 
-/** A failure coinciding with ring anomalies another check owns is that check's to report. */
-function attributeToOwners(check: Check, v: Verdict, rigs: readonly Rig[]): Verdict {
-  const owns = new Set(check.owns ?? []);
-  const found = rigs.map((r) => r.anomalies());
-  const ids = owns.has('ids') ? [] : found.flatMap((a) => a.ids);
-  const idx = owns.has('idx') ? [] : found.flatMap((a) => a.idx);
-  const owner = idx.length && ids.length ? 'S6/S7' : idx.length ? 'S7' : 'S6';
-  return attribute(v, [...idx, ...ids], owner);
+/**
+ * What a check's rigs saw breaking requirements the check does not own: per requirement the
+ * first sighting (where, when: ms after the check started) and how many there were.
+ */
+function unownedFindings(owns: ReadonlySet<string>, seen: readonly RingFinding[], t0: number): { requirement: string; ring: number; atMs: number; text: string; count: number }[] {
+  const byReq = new Map<string, { requirement: string; ring: number; atMs: number; text: string; count: number }>();
+  for (const f of seen) {
+    if (owns.has(f.requirement)) continue;
+    const had = byReq.get(f.requirement);
+    if (had) had.count++;
+    else byReq.set(f.requirement, { requirement: f.requirement, ring: f.ring, atMs: Math.max(0, Math.round(f.at - t0)), text: f.text, count: 1 });
+  }
+  return [...byReq.values()];
 }
 
 class Context implements CheckContext {
@@ -87,6 +100,7 @@ class Context implements CheckContext {
     private readonly dut: ConformDut,
     private readonly allowed: bigint | undefined,
     private readonly log: (m: string) => void,
+    private readonly check?: Check,
   ) {}
 
   get dutName() {
@@ -101,13 +115,16 @@ class Context implements CheckContext {
   get deviceOffered() {
     return this.dut.offered;
   }
+  /** A wire that works through the check's own rings is not lent to a check that snapshots them. */
   get wire() {
-    return this.dut.wire;
+    const w = this.dut.wire;
+    return w?.sharesRings && this.check?.rawRings ? undefined : w;
   }
 
   async open(spec: RigSpec): Promise<Rig> {
     const features = this.allowed === undefined ? spec.features : spec.features & this.allowed;
     const rig = await openRig(this.dut, { ...spec, features });
+    this.wire?.bind?.(rig);
     this.rigs.push(rig);
     this.opened.push(rig);
     return rig;
@@ -142,10 +159,13 @@ class Context implements CheckContext {
   }
 }
 
+type Seen = ReturnType<typeof unownedFindings>;
+
 /** Run one check; never throws. */
-async function runOne(check: Check, o: SuiteOptions, log: (m: string) => void): Promise<{ verdict: Verdict; hung: boolean }> {
-  const ctx = new Context(o.dut, o.allowed, log);
+async function runOne(check: Check, o: SuiteOptions, log: (m: string) => void): Promise<{ verdict: Verdict; hung: boolean; seen: Seen }> {
+  const ctx = new Context(o.dut, o.allowed, log, check);
   const ms = check.timeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS;
+  const t0 = performance.now();
   let hung = false;
   let verdict: Verdict;
   try {
@@ -156,7 +176,8 @@ async function runOne(check: Check, o: SuiteOptions, log: (m: string) => void): 
   } finally {
     await ctx.closeAll();
   }
-  return { verdict: attributeToOwners(check, verdict, ctx.opened), hung };
+  const seen = unownedFindings(new Set([check.id, ...(check.owns ?? [])]), ctx.opened.flatMap((r) => r.findings()), t0);
+  return { verdict: attribute(verdict, seen.filter((f) => (BOOKKEEPING as readonly string[]).includes(f.requirement))), hung, seen };
 }
 
 function fromError(err: unknown, ms: number): Verdict {
@@ -198,6 +219,33 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteResult> {
   const t0 = performance.now();
   const log = o.log ?? (() => {});
   const records: ConformanceRecord[] = [];
+  const findings: ConformanceFindingRecord[] = [];
+  const catalogue = new Map((o.catalogue ?? o.checks).map((c) => [c.id, c]));
+  /** A requirement seen broken while `during` ran: a record of its own, written at once. */
+  const emit = (during: string, seen: Seen) => {
+    for (const f of seen) {
+      const req = catalogue.get(f.requirement);
+      const rec: ConformanceFindingRecord = {
+        type: 'conformance-finding',
+        dut: o.dut.name,
+        transport: o.dut.transport,
+        requirement: f.requirement,
+        section: req?.section ?? '',
+        level: req?.level ?? 'MUST',
+        title: req?.title ?? f.requirement,
+        check: during,
+        ring: f.ring,
+        atMs: f.atMs,
+        text: f.text,
+        count: f.count,
+      };
+      findings.push(rec);
+      o.onRecord?.(rec);
+    }
+  };
+  // Sessions before the first check (the wire probe) are watched like any check's.
+  const start = o.dut.startFindings;
+  if (start) emit(start.label, unownedFindings(new Set(), start.findings, start.t0));
   let restarts = 0;
   /** A device the suite cannot restart died: the checks after it are not run. */
   let gone: string | undefined;
@@ -210,6 +258,7 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteResult> {
       verdict = skip(why);
     } else {
       const r = await runOne(check, o, log);
+      emit(check.id, r.seen);
       const after = await afterCheck(o, r.verdict, r.hung, log);
       verdict = after.verdict;
       if (after.restarted) restarts++;
@@ -230,7 +279,7 @@ export async function runSuite(o: SuiteOptions): Promise<SuiteResult> {
     records.push(rec);
     o.onRecord?.(rec);
   }
-  return { records, durationMs: Math.round(performance.now() - t0), restarts };
+  return { records, findings, verdicts: judgeConformance([...records, ...findings]), durationMs: Math.round(performance.now() - t0), restarts };
 }
 
 async function pairsNeeded(check: Check, dut: ConformDut): Promise<string | undefined> {

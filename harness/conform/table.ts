@@ -2,7 +2,7 @@
 // (cut to the terminal width; the run directory keeps it whole), then the counts and what a
 // failure means for the exit code.
 import Table from 'cli-table3';
-import type { ConformanceRecord } from '../results/types.ts';
+import type { ConformanceFindingRecord, ConformanceRecord } from '../results/types.ts';
 
 const MARK: Record<ConformanceRecord['outcome'], string> = { pass: 'pass', fail: 'FAIL', warn: 'warn', skip: 'skip' };
 
@@ -29,8 +29,9 @@ export function mustFailures(records: readonly ConformanceRecord[]): Conformance
   return records.filter((r) => r.outcome === 'fail' && r.level === 'MUST');
 }
 
-/** One progress line per check as it finishes. */
-export function progressLine(r: ConformanceRecord): string {
+/** One progress line per check as it finishes, and one per requirement a check saw broken. */
+export function progressLine(r: ConformanceRecord | ConformanceFindingRecord): string {
+  if (r.type === 'conformance-finding') return `     ${r.requirement.padEnd(4)} seen broken during ${r.check}${r.count > 1 ? ` (${r.count}×)` : ''} on ring ${r.ring} at +${r.atMs} ms: ${clip(r.text, 100)}`;
   return `${r.requirement.padEnd(4)} ${MARK[r.outcome].padEnd(5)} ${String(r.durationMs).padStart(6)} ms  ${r.title}`;
 }
 

@@ -1,6 +1,6 @@
 // The contract between the conformance checks (suites/conformance/) and the machinery that runs
 // them: what a check declares about itself, what it returns, and what it gets to work with.
-// A check knows its catalogue ID (../shared/notes/virtio-requirements.md), spec section, level,
+// A check knows its catalogue ID (docs/conformance-requirements.md), spec section, level,
 // the features and transports it needs; the runner decides applicability, enforces the deadline,
 // watches the device's liveness and records the verdict.
 import type { DeviceSession, SessionOp, Support } from '../vhost/session.ts';
@@ -59,11 +59,16 @@ export interface Check {
   /** Transports that cannot express this check, with the reason (packed rings over vhost-net...). */
   cannot?: Partial<Record<ConformTransport, string>>;
   /**
-   * Ring anomalies this check judges itself ('ids': buffers returned twice or never made available,
-   * S6; 'idx': used.idx moving impossibly, S7; adversarial checks own both). When another check
-   * fails while one of the others occurred, the runner reports it not evaluable, naming the cause.
+   * Requirements this check judges itself or provokes on purpose (adversarial layouts): what its
+   * rigs' ring watches see breaking them is not reported as a finding. A check always owns its id.
    */
-  owns?: readonly ('ids' | 'idx')[];
+  owns?: readonly string[];
+  /**
+   * The check reads its rings raw (its own used-ring bookkeeping, or snapshots of the rings and
+   * guest memory judging every change): a wire that writes into the check's own rings (loopback)
+   * is not lent to it, and the wire parts of the check are left out.
+   */
+  rawRings?: boolean;
   /** Deadline for run(); the runner records a hang after it (default 10 s). */
   timeoutMs?: number;
   run(ctx: CheckContext): Promise<Verdict>;
@@ -99,13 +104,21 @@ export interface CheckContext {
   note(msg: string): void;
 }
 
+/** Requirements whose breach derails the ring bookkeeping every check relies on. */
+export const BOOKKEEPING = ['S6', 'S7', 'S8'] as const;
+
+/** Everything the ring watches judge in every check (ring-watch.ts and the lanes). */
+export const WATCHED = ['S1', 'S5', 'S6', 'S7', 'S8', 'H1', 'H2', 'N1', 'N3', 'P7'] as const;
+
 /**
  * Each check judges its own requirement only. When a check would fail (or warn) and the device
- * also broke a rule another check owns, the failure may follow from that one: the check is then
- * not evaluable, with the cause named and what it would have reported kept.
+ * also broke a bookkeeping rule another check owns (used ids, used.idx, beyond avail.idx), the
+ * failure may follow from that one: the check is then not evaluable, with the cause named and what
+ * it would have reported kept. The breach itself is recorded against its requirement.
  */
-export function attribute(v: Verdict, anomalies: readonly string[], owner: string): Verdict {
+export function attribute(v: Verdict, anomalies: readonly { requirement: string; text: string }[]): Verdict {
   if ((v.outcome !== 'fail' && v.outcome !== 'warn') || anomalies.length === 0) return v;
+  const owners = [...new Set(anomalies.map((a) => a.requirement))].join('/');
   const more = anomalies.length > 1 ? `; ${anomalies.length - 1} more` : '';
-  return skip(`not evaluable: the device broke a rule ${owner} judges (${anomalies[0]}${more}); this check alone would have reported: ${v.evidence}`);
+  return skip(`not evaluable: the device broke a rule ${owners} judges (${anomalies[0].text}${more}); this check alone would have reported: ${v.evidence}`);
 }

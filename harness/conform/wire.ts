@@ -9,6 +9,7 @@ import { inNetns } from '../sys/netns.ts';
 import { packetSocket, PACKET_VNET_HDR, SOL_PACKET, type PacketSocket } from '../sys/packet.ts';
 import { setsockoptInt } from '../sys/socket.ts';
 import { encodeNetHdr, emptyNetHdr, type NetHdr } from '../virtio/net-header.ts';
+import type { Rig } from './rig-types.ts';
 
 /**
  * Offload metadata for an injected frame (a struct virtio_net_hdr as the kernel takes it with
@@ -20,6 +21,10 @@ export type InjectOffload = Partial<Pick<NetHdr, 'flags' | 'gsoType' | 'gsoSize'
 export interface Wire {
   /** What the far end is (for evidence). */
   readonly describe: string;
+  /** Told of every rig a check opens (the loopback wire works through the newest one). */
+  bind?(rig: Rig): void;
+  /** The wire writes into the check's own rings (loopback). */
+  readonly sharesRings?: boolean;
   /** Whether inject() can carry offload metadata (partial checksums, GSO). */
   readonly offloads: boolean;
   inject(frame: Uint8Array, offload?: InjectOffload): void;
@@ -60,11 +65,23 @@ export class FramePortWire implements Wire {
     this.offloadSock.send(out);
   }
 
+  /** The interface's offload settings before passOffloads(true), restored by passOffloads(false). */
+  private saved: string[] | undefined;
+
   async passOffloads(on: boolean): Promise<void> {
-    // The probe interface is the suite's own, in the run's namespace: its TX offloads decide
-    // whether the kernel completes checksums and segments before the frame crosses the veth.
-    const v = on ? 'on' : 'off';
-    await exec(['ip', 'netns', 'exec', this.port.ns, 'ethtool', '-K', this.port.ifname, 'tx', v, 'sg', v, 'tso', v], { nothrow: true });
+    // The injecting interface's TX offloads decide whether the kernel completes checksums and
+    // segments before the frame crosses the link. What it had before is put back afterwards: the
+    // interface may be the user's (--wire IFNAME).
+    const nsArgs = this.port.ns ? ['ip', 'netns', 'exec', this.port.ns] : [];
+    if (on) {
+      const r = await exec([...nsArgs, 'ethtool', '-k', this.port.ifname], { nothrow: true });
+      this.saved = offloadSettings(r.stdout);
+      await exec([...nsArgs, 'ethtool', '-K', this.port.ifname, 'tx', 'on', 'sg', 'on', 'tso', 'on'], { nothrow: true });
+    } else {
+      const back = this.saved ?? ['tx', 'off', 'sg', 'off', 'tso', 'off'];
+      this.saved = undefined;
+      await exec([...nsArgs, 'ethtool', '-K', this.port.ifname, ...back], { nothrow: true });
+    }
   }
 
   private openOffloadSocket(): PacketSocket {
@@ -96,6 +113,21 @@ export class FramePortWire implements Wire {
     this.offloadSock?.close();
     this.offloadSock = undefined;
   }
+}
+
+/** `ethtool -k` output → the `-K` arguments that restore tx, sg and tso as they were. */
+export function offloadSettings(text: string): string[] {
+  const names: [string, string][] = [
+    ['tx', 'tx-checksumming'],
+    ['sg', 'scatter-gather'],
+    ['tso', 'tcp-segmentation-offload'],
+  ];
+  const out: string[] = [];
+  for (const [short, long] of names) {
+    const m = new RegExp(`^${long}: (on|off)`, 'm').exec(text);
+    if (m) out.push(short, m[1]);
+  }
+  return out;
 }
 
 /** Frames the in-process device transmitted, with waiters; injection goes to the current device. */

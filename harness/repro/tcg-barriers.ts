@@ -21,6 +21,12 @@ export interface SymbolRange {
   size: bigint;
 }
 
+/**
+ * /proc/kallsyms is several MB generated on every read; under TCG on a busy host it took longer
+ * than the agent's default 10 s read deadline (CI, 2 cores shared with other work).
+ */
+const KALLSYMS_MS = 60_000;
+
 /** A text symbol's address and its extent (up to the next symbol) from /proc/kallsyms text. */
 export function findSymbol(kallsyms: string, name: string): SymbolRange | undefined {
   return findSymbols(kallsyms, [name]);
@@ -75,7 +81,7 @@ export async function showKickBarriers(o: { settings: BarrierSetting[]; keepLogs
     const base: BootTuning = { ...DEFAULT_TUNING, extraAppend: ['nokaslr'] };
     // Where the kick decision lives in this kernel (fixed with nokaslr).
     const probe = await lab.boot(base);
-    const range = findSymbols(await probe.guest.agent.readFile('/proc/kallsyms'), KICK_FUNCTIONS);
+    const range = findSymbols(await probe.guest.agent.readFile('/proc/kallsyms', { timeoutMs: KALLSYMS_MS }), KICK_FUNCTIONS);
     await probe.close();
     if (!range) throw new Error(`${KICK_FUNCTION} not in the guest's /proc/kallsyms (virtio_ring not loaded, or kptr_restrict)`);
     const filter = `0x${range.start.toString(16)}+0x${range.size.toString(16)}`;
@@ -86,7 +92,7 @@ export async function showKickBarriers(o: { settings: BarrierSetting[]; keepLogs
       const logFile = path.join(lab.workDir, `ops-${barriers}.log`);
       const session = await lab.boot({ ...base, tcgBarriers: barriers === 'on', qemuArgs: ['-d', 'op,nochain', '-dfilter', filter, '-D', logFile] });
       try {
-        const again = findSymbols(await session.guest.agent.readFile('/proc/kallsyms'), KICK_FUNCTIONS);
+        const again = findSymbols(await session.guest.agent.readFile('/proc/kallsyms', { timeoutMs: KALLSYMS_MS }), KICK_FUNCTIONS);
         if (again?.start !== range.start) throw new Error(`${KICK_FUNCTION} moved between boots (${again?.start.toString(16)} vs ${range.start.toString(16)})`);
         // Traffic, so the guest kicks its TX queue and the function is translated and logged.
         await netperfOnce(lab, session, labSpec(lab, { workload: 'TCP_RR', size: 64, streams: 1, durationS: 1 }));

@@ -110,7 +110,8 @@ export type ResultRecord =
       /** A stalled guest: what was awaited and what guest, host, peer and the virtio rings showed. */
       stall?: Record<string, unknown>;
     }
-  | ConformanceRecord;
+  | ConformanceRecord
+  | ConformanceFindingRecord;
 
 export type ConformanceOutcome = 'pass' | 'fail' | 'warn' | 'skip';
 
@@ -126,4 +127,36 @@ export interface ConformanceRecord {
   /** Expected vs observed for fail/warn; the reason for skip; what was checked for pass. */
   evidence: string;
   durationMs: number;
+  /** Set by judgeConformance: what other checks saw breaking this requirement (finding records). */
+  seen?: SeenElsewhere[];
+  /** The check's own outcome, when findings elsewhere changed `outcome`. */
+  checkOutcome?: ConformanceOutcome;
+}
+
+/** Where and when a requirement was seen broken outside its own verdict. */
+export interface SeenElsewhere {
+  /** The check running when it was seen. */
+  check: string;
+  /** Ring (queue) index: 2k RX, 2k+1 TX. */
+  ring: number;
+  /** Milliseconds after that check started (the first sighting). */
+  atMs: number;
+  /** The first sighting. */
+  text: string;
+  /** Sightings during that check. */
+  count: number;
+}
+
+/**
+ * A requirement seen broken while some check ran (any check: its rigs watch every ring), written
+ * as soon as that check ends. judgeConformance folds these into the requirement's outcome.
+ */
+export interface ConformanceFindingRecord extends SeenElsewhere {
+  type: 'conformance-finding';
+  dut: string;
+  transport: string;
+  requirement: string;
+  section: string;
+  level: 'MUST' | 'SHOULD';
+  title: string;
 }

@@ -25,6 +25,8 @@ export interface RingSetup {
   callFd: number | null;
   /** First avail index (default 0). */
   base?: number;
+  /** false: leave SET_VRING_KICK out, so a vhost-user ring stays stopped (conformance F4). */
+  startRing?: boolean;
 }
 
 export interface BringUpPlan {
@@ -105,7 +107,8 @@ async function setupRing(s: DeviceSession, r: RingSetup): Promise<void> {
   await s.setVringNum(r.index, r.num);
   await s.setVringBase(r.index, r.base ?? 0);
   await s.setVringAddr({ index: r.index, desc: r.desc, avail: r.avail, used: r.used });
-  await s.setVringKick(r.index, r.kickFd);
+  // KICK starts a vhost-user ring (vhost-user.rst "Ring states"); QEMU sends it before CALL.
+  if (r.startRing !== false) await s.setVringKick(r.index, r.kickFd);
   await s.setVringCall(r.index, r.callFd);
 }
 

@@ -7,6 +7,7 @@ import { TimeoutError } from '../core/errors.ts';
 
 export interface FramePort {
   readonly ifname: string;
+  /** Network namespace of the interface; '' for the host's own. */
   readonly ns: string;
   inject(frame: Uint8Array): void;
   /** The next frame satisfying `match` within timeoutMs; others are counted in `skipped`. */
@@ -20,7 +21,7 @@ export interface FramePort {
 }
 
 export function openFramePort(ns: string, ifname: string): FramePort {
-  const sock: PacketSocket = inNetns(ns, () => packetSocket(ifname));
+  const sock: PacketSocket = ns ? inNetns(ns, () => packetSocket(ifname)) : packetSocket(ifname);
   let skipped = 0;
   return {
     ifname,

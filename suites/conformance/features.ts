@@ -124,93 +124,134 @@ const F3: Check = {
   },
 };
 
+/** What the device did with buffers it should not touch yet (or any more): posted, kicked, watched. */
+interface Quiet {
+  /** The TX buffer's id. */
+  id: number;
+  /** What was used, written, notified or transmitted. */
+  touched: string[];
+  /** The stimulus, for evidence. */
+  stim: string;
+}
+
+/** Post 4 RX buffers and 1 TX buffer, kick both rings, inject a frame, watch QUIET_MS. */
+async function provoke(ctx: CheckContext, rig: Rig): Promise<Quiet> {
+  const txUsedBefore = laneOf(rig, 1).returned.length;
+  const rxUsedBefore = laneOf(rig, 0).returned.length;
+  rig.tx().takeCalls();
+  rig.rx().takeCalls();
+  const rx = postRx(rig, 4, 2048);
+  const n = nonce();
+  ctx.wire?.drain();
+  const id = send(rig, [txBuffer(rig, outFrame(n))]);
+  ctx.wire?.inject(inFrame(nonce(), 100));
+  await sleep(QUIET_MS);
+  laneOf(rig, 1).takeUsed();
+  laneOf(rig, 0).takeUsed();
+  const touched: string[] = [];
+  const txUsed = laneOf(rig, 1).returned.length - txUsedBefore;
+  const rxUsed = laneOf(rig, 0).returned.length - rxUsedBefore;
+  if (txUsed) touched.push(`${txUsed} TX buffer(s) used`);
+  if (rxUsed) touched.push(`${rxUsed} RX buffer(s) used`);
+  const written = rx.filter((b) => rig.bytes(b.addr, b.len).some((x) => x !== 0xa5)).length;
+  if (written) touched.push(`${written} RX buffer(s) written`);
+  const calls = rig.tx().takeCalls() + rig.rx().takeCalls();
+  if (calls) touched.push(`${calls} used-buffer notification(s)`);
+  if (ctx.wire && (await captured(ctx.wire, n, 50))) touched.push('the TX frame reached the far end');
+  return { id, touched, stim: `4 RX buffers + 1 TX buffer posted and kicked${ctx.wire ? ', 1 frame injected' : ''}, watched ${QUIET_MS} ms` };
+}
+
 const F4: Check = {
   id: 'F4',
   group: 'F',
   section: '2.1.2',
   level: 'MUST',
-  title: 'No buffer use or notification before DRIVER_OK',
-  needs: { ops: ['status'] },
+  title: 'No buffer use or notification before DRIVER_OK (vhost-user: before the ring starts)',
+  needs: {},
   cannot: { 'vhost-net': 'vhost-net has no DRIVER_OK: rings run as soon as a backend is attached' },
   async run(ctx) {
-    const rig = await ctx.open({ features: V1, driverOk: false });
-    if (!rig.session.supports('status').ok) return skip(`the back-end cannot see DRIVER_OK: ${(rig.session.supports('status') as { reason: string }).reason}`);
-    const rx = postRx(rig, 4, 2048);
-    const n = nonce();
-    ctx.wire?.drain();
-    const id = send(rig, [txBuffer(rig, outFrame(n))]);
-    const inj = nonce();
-    ctx.wire?.inject(inFrame(inj, 100));
-    await sleep(QUIET_MS);
-    const txUsed = laneOf(rig, 1).takeUsed();
-    const rxUsed = laneOf(rig, 0).takeUsed();
-    const calls = rig.tx().takeCalls() + rig.rx().takeCalls();
-    const frame = ctx.wire ? await captured(ctx.wire, n, 50) : undefined;
-    const touched = rx.filter((b) => rig.bytes(b.addr, b.len).some((x) => x !== 0xa5)).length;
-    const early: string[] = [];
-    if (txUsed.length) early.push(`${txUsed.length} TX buffer(s) used`);
-    if (rxUsed.length) early.push(`${rxUsed.length} RX buffer(s) used`);
-    if (touched) early.push(`${touched} RX buffer(s) written`);
-    if (calls) early.push(`${calls} used-buffer notification(s)`);
-    if (frame) early.push('the TX frame reached the far end');
-    // Sensitivity: with DRIVER_OK the same buffer must now be used.
+    return ctx.transport === 'vhost-user' ? beforeRingStart(ctx) : beforeDriverOk(ctx);
+  },
+};
+
+/** virtio §2.1.2 / §3.1.1: nothing happens until the driver sets DRIVER_OK. */
+async function beforeDriverOk(ctx: CheckContext) {
+  const rig = await ctx.open({ features: V1, driverOk: false });
+  if (!rig.session.supports('status').ok) return skip(`the back-end cannot see DRIVER_OK: ${(rig.session.supports('status') as { reason: string }).reason}`);
+  const q = await provoke(ctx, rig);
+  // Sensitivity: with DRIVER_OK the same buffer must now be used.
+  await rig.session.setStatus(ALL_OK);
+  await rig.session.getFeatures();
+  rig.tx().kick();
+  const after = laneOf(rig, 1).returned.some((u) => u.id === q.id) ? 'already used' : (await laneOf(rig, 1).waitFor(q.id, USE_MS)) ? 'used' : 'still not used';
+  const stim = `status ACK|DRIVER|FEATURES_OK, ${q.stim}`;
+  if (q.touched.length) return fail(`expected no buffer use or notification before DRIVER_OK; observed ${q.touched.join(', ')} (${stim})`);
+  return pass(`${stim}: nothing used, no notification; after DRIVER_OK the TX buffer was ${after}`);
+}
+
+/**
+ * vhost-user: a ring is stopped until SET_VRING_KICK starts it, and a stopped ring is not processed
+ * (vhost-user.rst "Ring states"). SET_STATUS only forwards the virtio status, and QEMU sends
+ * DRIVER_OK after the kicks, so use between the kick and DRIVER_OK is allowed (and noted).
+ */
+async function beforeRingStart(ctx: CheckContext) {
+  const rig = await ctx.open({ features: V1, driverOk: false, startRings: false });
+  const q = await provoke(ctx, rig);
+  const stim = `rings set up without SET_VRING_KICK, ${q.stim}`;
+  if (q.touched.length) return fail(`expected no ring processing before SET_VRING_KICK starts the ring (vhost-user.rst "Ring states"); observed ${q.touched.join(', ')} (${stim})`);
+  // Sensitivity: once started the ring must move (the kick is injected, as front-ends SHOULD).
+  await rig.startRings();
+  rig.tx().kick();
+  let started = 'SET_VRING_KICK';
+  let used = await laneOf(rig, 1).waitFor(q.id, USE_MS);
+  if (!used && rig.session.supports('status').ok) {
     await rig.session.setStatus(ALL_OK);
     await rig.session.getFeatures();
     rig.tx().kick();
-    const after = txUsed.some((u) => u.id === id) ? 'already used' : (await laneOf(rig, 1).waitFor(id, USE_MS)) ? 'used' : 'still not used';
-    const stim = `status ACK|DRIVER|FEATURES_OK, 4 RX buffers + 1 TX buffer posted and kicked${ctx.wire ? ', 1 frame injected' : ''}, watched ${QUIET_MS} ms`;
-    if (early.length) return fail(`expected no buffer use or notification before DRIVER_OK; observed ${early.join(', ')} (${stim})`);
-    return pass(`${stim}: nothing used, no notification; after DRIVER_OK the TX buffer was ${after}`);
-  },
-};
+    started = 'SET_STATUS(DRIVER_OK), which the device waits for (allowed)';
+    used = await laneOf(rig, 1).waitFor(q.id, USE_MS);
+  }
+  return pass(`${stim}: nothing used, no notification; the TX buffer was ${used ? `used after ${started}` : 'still not used after SET_VRING_KICK and DRIVER_OK'}`);
+}
 
 const F5: Check = {
   id: 'F5',
   group: 'F',
   section: '2.4.1',
   level: 'MUST',
-  title: 'After reset, no notifications or queue access',
+  title: 'After reset, no notifications or queue access (vhost-user: after GET_VRING_BASE)',
   needs: {},
   async run(ctx) {
     const rig = await ctx.open({ features: V1 });
     const s = rig.session;
-    let how: string;
-    if (s.transport === 'vhost-user') {
-      if (s.supports('resetDevice').ok) how = 'RESET_DEVICE';
-      else if (s.supports('status').ok) how = 'SET_STATUS(0)';
-      else return skip('neither RESET_DEVICE nor STATUS negotiated: the front-end has no reset to send (RESET_OWNER is deprecated and back-ends may ignore it)');
-    } else how = s.transport === 'vhost-net' ? 'VHOST_RESET_OWNER' : 'status 0';
     // First show the device works.
     const n1 = nonce();
     const id1 = send(rig, [txBuffer(rig, outFrame(n1))]);
     if (!(await laneOf(rig, 1).waitFor(id1, USE_MS))) return fail(`expected the TX buffer used before the reset (the device working); observed it not used within ${USE_MS} ms`);
-    if (how === 'SET_STATUS(0)') await s.setStatus(0);
-    else await s.reset();
+    let how: string;
+    if (s.transport === 'vhost-user') {
+      // vhost-user: GET_VRING_BASE stops a ring; QEMU stops each ring so, then resets (vhost_dev_stop).
+      const bases = [];
+      for (const q of rig.queues) bases.push(`${q.index}→${await s.getVringBase(q.index)}`);
+      how = `GET_VRING_BASE on every ring (next avail index ${bases.join(', ')})`;
+      if (s.supports('resetDevice').ok) how += `, then ${await s.reset()}`;
+      else if (s.supports('status').ok) {
+        await s.setStatus(0);
+        how += ', then SET_STATUS(0)';
+      }
+    } else if (s.transport === 'vhost-net') {
+      how = await s.reset();
+    } else {
+      await s.setStatus(0);
+      how = 'status 0';
+    }
     const status = s.supports('status').ok ? await s.getStatus().catch(() => undefined) : undefined;
-    rig.tx().takeCalls();
-    rig.rx().takeCalls();
-    const txUsedBefore = rig.queues[1].split!.usedIdx();
-    const rxUsedBefore = rig.queues[0].split!.usedIdx();
-    const rx = postRx(rig, 4, 2048);
-    const n2 = nonce();
-    ctx.wire?.drain();
-    send(rig, [txBuffer(rig, outFrame(n2))]);
-    ctx.wire?.inject(inFrame(nonce(), 100));
-    await sleep(QUIET_MS);
-    const problems: string[] = [];
-    const txAfter = rig.queues[1].split!.usedIdx();
-    const rxAfter = rig.queues[0].split!.usedIdx();
-    if (txAfter !== txUsedBefore) problems.push(`TX used.idx moved ${txUsedBefore}→${txAfter}`);
-    if (rxAfter !== rxUsedBefore) problems.push(`RX used.idx moved ${rxUsedBefore}→${rxAfter}`);
-    const written = rx.filter((b) => rig.bytes(b.addr, b.len).some((x) => x !== 0xa5)).length;
-    if (written) problems.push(`${written} RX buffer(s) written`);
-    const calls = rig.tx().takeCalls() + rig.rx().takeCalls();
-    if (calls) problems.push(`${calls} notification(s)`);
-    if (ctx.wire && (await captured(ctx.wire, n2, 50))) problems.push('the TX frame posted after the reset reached the far end');
-    if (status !== undefined && status !== 0) problems.push(`device status reads 0x${status.toString(16)} after the reset, not 0`);
-    const stim = `reset by ${how}; then 1 TX buffer + 4 RX buffers posted and kicked${ctx.wire ? ', a frame injected' : ''}, watched ${QUIET_MS} ms`;
-    if (problems.length) return fail(`expected no queue access or notification after the reset; observed ${problems.join(', ')} (${stim})`);
-    return pass(`${stim}: rings untouched, no notification${status !== undefined ? ', status 0' : ''}`);
+    const q = await provoke(ctx, rig);
+    const problems = [...q.touched];
+    if (status !== undefined && status !== 0 && s.transport !== 'vhost-user') problems.push(`device status reads 0x${status.toString(16)} after the reset, not 0`);
+    const stim = `stopped by ${how}; then ${q.stim}`;
+    if (problems.length) return fail(`expected no queue access or notification after the ${s.transport === 'vhost-user' ? 'rings were stopped' : 'reset'}; observed ${problems.join(', ')} (${stim})`);
+    return pass(`${stim}: rings untouched, no notification${status !== undefined ? `, status 0x${status.toString(16)}` : ''}`);
   },
 };
 

@@ -161,6 +161,7 @@ const O1: Check = {
   section: '6.2',
   level: 'MUST',
   title: 'IN_ORDER: buffers used in the order made available',
+  rawRings: true,
   needs: { features: [F.F_IN_ORDER] },
   async run(ctx) {
     const bad: string[] = [];
@@ -186,6 +187,7 @@ const O2: Check = {
   section: '2.7.9, 2.8.8',
   level: 'MUST',
   title: "IN_ORDER batch: last buffer's id in the first buffer's slot; skipped buffers fully used",
+  rawRings: true,
   needs: { features: [F.F_IN_ORDER] },
   async run(ctx) {
     const bad: string[] = [];

@@ -1,5 +1,5 @@
 // The conformance suite: one check per requirement of the catalogue
-// (../shared/notes/virtio-requirements.md: F*, S*, I*, N*, P*, O*, H*, M*) plus the adversarial
+// (docs/conformance-requirements.md: F*, S*, I*, N*, P*, O*, H*, M*) plus the adversarial
 // set (A*), in catalogue order.
 import { UsageError } from '../../harness/core/errors.ts';
 import type { Check } from '../../harness/conform/types.ts';

@@ -31,6 +31,8 @@ const S1: Check = {
   section: '2.7.5.1, 2.8.15',
   level: 'MUST',
   title: 'Never write device-readable buffers',
+  // Its RX buffers lack WRITE on purpose: a len for them is this check's finding, not S5's.
+  owns: ['S5'],
   needs: {},
   async run(ctx) {
     const seen: string[] = [];
@@ -78,6 +80,7 @@ const S2: Check = {
   section: '2.7.5.1',
   level: 'MUST',
   title: 'Never write the descriptor table or indirect tables',
+  rawRings: true,
   needs: {},
   async run(ctx) {
     const indirect = has(ctx.offered, F.F_INDIRECT_DESC);

@@ -10,7 +10,6 @@ import { HDR, QUIET_MS, USE_MS, V1, captured, formats, laneOf, postRx, txBuffer,
 
 const S6: Check = {
   id: 'S6',
-  owns: ['ids'],
   group: 'S',
   section: '2.7.8, 2.8.6',
   level: 'MUST',
@@ -59,7 +58,6 @@ function judgeOnce(ring: string, entries: readonly UsedEntry[], valid: Set<numbe
 
 const S7: Check = {
   id: 'S7',
-  owns: ['idx'],
   group: 'S',
   section: '2.7.8',
   level: 'MUST',
@@ -82,10 +80,17 @@ async function usedIdxWalk(rig: Rig, tx: SplitLane, BASE: number): Promise<Verdi
     for (let k = 0; k < 8; k++) ids.push(tx.add([txBuffer(rig, outFrame(nonce(), 80))]));
     tx.kick();
     const got = await tx.waitUsed(8, USE_MS);
-    done += got.length;
     const idx = rig.queues[1].split!.usedIdx();
+    if (tx.idxAnomalies.length) {
+      // The lane refused the move: say what was made available and what the device published.
+      const want = (BASE + done + 8) & 0xffff;
+      return fail(
+        `expected used.idx to count on from 0x${BASE.toString(16)} through 0xffff to 0; observed, in batch ${batch} (${done} buffers used before it, ` +
+          `8 more made available, avail.idx 0x${tx.nextAvail.toString(16)}), the device published used.idx 0x${idx.toString(16)} where 0x${want.toString(16)} was due: ${tx.idxAnomalies[0]}`,
+      );
+    }
+    done += got.length;
     const want = (BASE + done) & 0xffff;
-    if (tx.idxAnomalies.length) return fail(`expected used.idx to count on from 0x${BASE.toString(16)} through 0xffff to 0; observed ${tx.idxAnomalies[0]} after ${done} buffers (expected 0x${want.toString(16)})`);
     if (got.length < 8) return fail(`after ${done} buffers from base 0x${BASE.toString(16)}: ${8 - got.length} of batch ${batch} not used within ${USE_MS} ms (used.idx 0x${idx.toString(16)}, expected 0x${((BASE + done + 8 - got.length) & 0xffff).toString(16)})`);
     if (idx !== want) return fail(`expected used.idx 0x${want.toString(16)} after ${done} buffers from 0x${BASE.toString(16)}; observed 0x${idx.toString(16)}`);
     const wrongIds = got.filter((u, i) => u.id !== ids[i] && !ids.includes(u.id));

@@ -12,17 +12,15 @@
 import { F, bit, featureNames, has } from '../../virtio/features.ts';
 import { VIRTIO_STATUS } from '../../virtio/layout.ts';
 import { rejectFeatures } from '../../virtio/device/net-features.ts';
-import { ProtocolFeature, describePayload, protocolFeatureNames, type RequestName, type UnknownMessage } from '../../vhost/vhost-user-codec.ts';
-import type { DeviceHandlers, HandlerResult, RequestOf } from '../../vhost/vhost-user-device-io.ts';
+import { ProtocolFeature, protocolFeatureNames, type UnknownMessage } from '../../vhost/vhost-user-codec.ts';
+import type { DeviceHandlers, RequestOf } from '../../vhost/vhost-user-device-io.ts';
+import { UNOFFERED_REQUESTS, checkRingAddr, checkRingSize, checkVringEnable, ringFdOf, wrapHandlers, type HandlerTable } from '../../vhost/device-table.ts';
 import { closeQuiet } from '../../sys/libc.ts';
 import type { PairPlan, RingPlan, StoppedRing } from '../dataplane/plan.ts';
 import { tunOffloadsFor } from '../features.ts';
 import { MemoryTable } from './memory-table.ts';
 import type { PairWorker } from './pair-worker.ts';
 import { Refused } from './refusal.ts';
-
-const MAX_RING = 32768;
-const VHOST_VRING_F_LOG = 1;
 
 interface Ring {
   num: number | undefined;
@@ -114,38 +112,18 @@ export class AioVhostDevice {
   // ---- the handler table --------------------------------------------------------------------
 
   private buildHandlers(): DeviceHandlers {
-    const table = this.handlerTable();
-    const wrapped: Record<string, (m: { fds: number[] }) => Promise<unknown>> = {};
-    for (const [name, h] of Object.entries(table) as [string, (m: { fds: number[] }) => unknown][]) {
-      wrapped[name] = async (m) => {
-        if (this.setup.verbose) this.setup.log(`<- ${name} ${JSON.stringify(describePayload((m as { payload?: unknown }).payload))}${m.fds.length ? ` +${m.fds.length} fd` : ''}`);
-        try {
-          return await h(m);
-        } catch (e) {
-          this.setup.log(`refused: ${(e as Error).message}`);
-          throw e;
-        } finally {
-          // fds a handler did not take are closed, whatever happened.
-          m.fds.splice(0).forEach(closeQuiet);
-        }
-      };
-    }
-    return wrapped as unknown as DeviceHandlers;
+    return wrapHandlers(this.handlerTable(), this.setup);
   }
 
-  private handlerTable() {
-    const refuse = (what: string) => () => {
-      throw new Refused(`${what} is not supported by this device (the matching feature is not offered)`);
-    };
+  private handlerTable(): HandlerTable {
     return {
+      ...UNOFFERED_REQUESTS,
       GET_FEATURES: () => this.setup.offered,
       SET_FEATURES: (m) => this.setFeatures(m.payload),
       SET_OWNER: () => undefined,
       RESET_OWNER: () => this.reset(),
       RESET_DEVICE: () => this.reset(),
       SET_MEM_TABLE: (m) => this.setMemTable(m),
-      SET_LOG_BASE: refuse('SET_LOG_BASE (dirty logging)'),
-      SET_LOG_FD: refuse('SET_LOG_FD (dirty logging)'),
       SET_VRING_NUM: (m) => this.setVringNum(m.payload.index, m.payload.num),
       SET_VRING_ADDR: (m) => this.setVringAddr(m),
       SET_VRING_BASE: (m) => this.setVringBase(m.payload.index, m.payload.num),
@@ -157,26 +135,9 @@ export class AioVhostDevice {
       SET_PROTOCOL_FEATURES: (m) => this.setProtocolFeatures(m.payload),
       GET_QUEUE_NUM: () => BigInt(this.setup.pairs),
       SET_VRING_ENABLE: (m) => this.setVringEnable(m.payload.index, m.payload.num),
-      SEND_RARP: refuse('SEND_RARP'),
-      NET_SET_MTU: refuse('NET_SET_MTU'),
-      SET_BACKEND_REQ_FD: refuse('SET_BACKEND_REQ_FD (back-end requests)'),
-      // Own replies: a refusal has to be in-band (a thrown error would end the connection).
-      IOTLB_MSG: () => 1n,
-      SET_VRING_ENDIAN: refuse('SET_VRING_ENDIAN (legacy cross-endian rings)'),
-      GET_CONFIG: (m) => ({ offset: m.payload.offset, size: 0, flags: m.payload.flags, data: new Uint8Array(0) }),
-      SET_CONFIG: refuse('SET_CONFIG'),
-      POSTCOPY_ADVISE: refuse('POSTCOPY_ADVISE'),
-      POSTCOPY_LISTEN: refuse('POSTCOPY_LISTEN'),
-      POSTCOPY_END: () => 1n,
-      GET_INFLIGHT_FD: refuse('GET_INFLIGHT_FD (inflight tracking)'),
-      SET_INFLIGHT_FD: refuse('SET_INFLIGHT_FD (inflight tracking)'),
-      VRING_KICK: refuse('VRING_KICK (in-band notifications)'),
-      GET_MAX_MEM_SLOTS: () => 8n,
-      ADD_MEM_REG: refuse('ADD_MEM_REG (configurable memory slots)'),
-      REM_MEM_REG: refuse('REM_MEM_REG (configurable memory slots)'),
       SET_STATUS: (m) => this.setStatus(Number(m.payload & 0xffn)),
       GET_STATUS: () => BigInt(this.status),
-    } satisfies { [K in RequestName]: (m: RequestOf<K>) => Promise<HandlerResult<K>> | HandlerResult<K> };
+    };
   }
 
   // ---- requests -----------------------------------------------------------------------------
@@ -216,10 +177,7 @@ export class AioVhostDevice {
 
   private async setVringNum(index: number, num: number): Promise<void> {
     const r = this.ringAt(index, 'SET_VRING_NUM');
-    const packed = has(this.features ?? 0n, F.F_RING_PACKED);
-    if (!Number.isInteger(num) || num < 1 || num > MAX_RING || (!packed && (num & (num - 1)) !== 0)) {
-      throw new Refused(`SET_VRING_NUM ring ${index}: size ${num} is not ${packed ? '1..32768' : 'a power of 2 in 1..32768'} (virtio §${packed ? '2.8' : '2.7'})`);
-    }
+    checkRingSize(index, num, this.features ?? 0n);
     r.num = num;
     r.layoutGeneration = nextGeneration();
     await this.syncRing(index);
@@ -228,13 +186,7 @@ export class AioVhostDevice {
   private async setVringAddr(m: RequestOf<'SET_VRING_ADDR'>): Promise<void> {
     const a = m.payload;
     const r = this.ringAt(a.index, 'SET_VRING_ADDR');
-    if (a.flags & VHOST_VRING_F_LOG) throw new Refused(`SET_VRING_ADDR ring ${a.index}: VHOST_VRING_F_LOG set, but dirty logging is not supported`);
-    if (!this.memory) throw new Refused(`SET_VRING_ADDR ring ${a.index}: no memory table yet (send SET_MEM_TABLE first)`);
-    for (const [field, uva] of [['desc', a.desc], ['avail', a.avail], ['used', a.used]] as const) {
-      if (this.memory.uvaToGpa(uva, 1) === undefined) {
-        throw new Refused(`SET_VRING_ADDR ring ${a.index}: ${field} address 0x${uva.toString(16)} is not a user address in the memory table`);
-      }
-    }
+    checkRingAddr(a, this.memory);
     r.uva = { desc: a.desc, avail: a.avail, used: a.used };
     r.layoutGeneration = nextGeneration();
     await this.syncRing(a.index);
@@ -256,27 +208,19 @@ export class AioVhostDevice {
   }
 
   private async setVringFd(which: 'kick' | 'call' | 'err', m: RequestOf<'SET_VRING_KICK' | 'SET_VRING_CALL' | 'SET_VRING_ERR'>): Promise<void> {
-    const what = `SET_VRING_${which.toUpperCase()}`;
-    const r = this.ringAt(m.payload.index, what);
-    if (m.payload.noFd && which === 'kick') throw new Refused(`${what} ring ${m.payload.index}: polling mode (no kick fd) is not supported`);
-    if (!m.payload.noFd && m.fds.length !== 1) throw new Refused(`${what} ring ${m.payload.index}: expected 1 fd, got ${m.fds.length}`);
+    const r = this.ringAt(m.payload.index, `SET_VRING_${which.toUpperCase()}`);
+    const fd = ringFdOf(which, m);
     const key = `${which}Fd` as const;
     this.retire(r, key);
-    r[key] = m.payload.noFd ? -1 : m.fds.shift()!;
+    r[key] = fd;
     if (which === 'kick') r.started = true;
     await this.syncRing(m.payload.index);
   }
 
   private async setVringEnable(index: number, num: number): Promise<void> {
     const r = this.ringAt(index, 'SET_VRING_ENABLE');
-    // "Negotiated" here means offered: QEMU sends SET_VRING_ENABLE before SET_FEATURES, as it
-    // checks only that the back-end's GET_FEATURES had bit 30. Without bit 30 in SET_FEATURES the
-    // state is kept but the rings run enabled (ringPlan).
-    if (!has(this.setup.offered, F.VHOST_USER_F_PROTOCOL_FEATURES)) {
-      throw new Refused(`SET_VRING_ENABLE ring ${index}: VHOST_USER_F_PROTOCOL_FEATURES (bit 30) not offered, so rings are always enabled`);
-    }
-    if (num !== 0 && num !== 1) throw new Refused(`SET_VRING_ENABLE ring ${index}: state ${num} is neither 0 nor 1`);
-    r.enabled = num === 1;
+    // Without bit 30 in SET_FEATURES the state is kept but the rings run enabled (ringPlan).
+    r.enabled = checkVringEnable(index, num, this.setup.offered);
     await this.syncRing(index);
   }
 

@@ -5,6 +5,8 @@ import { DUT_FORMS } from '../../conform/dut.ts';
 
 interface Flags {
   dut: string;
+  wire?: string;
+  wireNetns?: string;
   transport?: string;
   features?: string;
   only?: string;
@@ -16,6 +18,8 @@ export function register(program: Command): void {
     .command('conform')
     .description('check a virtio-net device against the virtio spec from the driver side (catalogue F/S/I/N/P/O/H/M + adversarial A)')
     .requiredOption('--dut <dut>', `device under test: ${DUT_FORMS}`)
+    .option('--wire <loopback|ifname>', 'vhost-user:PATH only: the device reflects TX into RX (loopback), or the interface it is attached to (frames are injected and captured there); default: a probe looks for a loopback')
+    .option('--wire-netns <ns>', 'the network namespace of --wire IFNAME')
     .option('--transport <t>', 'vhost-user or vhost-net (must match the device; default: the device\'s own)')
     .option('--features <list>', 'virtio features the suite may negotiate, comma-separated (e.g. VERSION_1,MRG_RXBUF,EVENT_IDX); default: all offered')
     .option('--only <ids>', 'requirement IDs or group letters, comma-separated (e.g. S4,N7 or A)')

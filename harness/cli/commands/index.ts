@@ -10,5 +10,6 @@ import { register as run } from './run.ts';
 import { register as conform } from './conform.ts';
 import { register as backend } from './backend.ts';
 import { register as repro } from './repro.ts';
+import { register as referenceDevice } from './reference-device.ts';
 
-export const COMMANDS: ((program: Command) => void)[] = [setup, doctor, cleanup, report, compare, image, run, conform, backend, repro];
+export const COMMANDS: ((program: Command) => void)[] = [setup, doctor, cleanup, report, compare, image, run, conform, backend, repro, referenceDevice];

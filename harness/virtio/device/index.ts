@@ -20,4 +20,15 @@ export {
   type InjectResult,
   type ReferenceNetOptions,
 } from './reference-net.ts';
-export { BROKEN_NET_DEVICES, brokenNetDevice, type NetFault } from './broken-net.ts';
+export {
+  BROKEN_NET_DEVICES,
+  FAULT_REQUIREMENT,
+  NET_FAULTS,
+  brokenNetDevice,
+  faultSpecName,
+  parseFaultSpec,
+  type BrokenNetOptions,
+  type FaultSpec,
+  type NetFault,
+} from './broken-net.ts';
+export { FaultTrigger, faultModeName, parseFaultMode, type FaultMode } from './fault-trigger.ts';

@@ -272,6 +272,8 @@ export class PackedDeviceQueue implements DeviceQueue {
     chain.indirect = true;
     const view = this.tables!.view;
     const base = this.tables!.off;
+    // WRITE on the pointer is ignored (§2.8.7); only a deliberately broken device honours it.
+    const tableWritable = (flags & VIRTQ_DESC_F_WRITE) !== 0 && this.honoursIndirectWrite();
     let total = 0;
     let sawWritable = false;
     for (let k = 0; k < n; k++) {
@@ -279,7 +281,7 @@ export class PackedDeviceQueue implements DeviceQueue {
       const elo = view.getUint32(off, true);
       const ehi = view.getUint32(off + 4, true);
       const elen = view.getUint32(off + 8, true);
-      const writable = (view.getUint16(off + 14, true) & VIRTQ_DESC_F_WRITE) !== 0;
+      const writable = (view.getUint16(off + 14, true) & VIRTQ_DESC_F_WRITE) !== 0 || tableWritable;
       if (!writable && sawWritable) {
         return broken('readable-after-writable', '2.8.17', `indirect descriptor ${k} is device-readable but follows a device-writable one`);
       }
@@ -292,6 +294,11 @@ export class PackedDeviceQueue implements DeviceQueue {
       }
     }
     return undefined;
+  }
+
+  /** Whether WRITE on a descriptor with INDIRECT applies to its table: never (§2.8.7); fault injection overrides. */
+  protected honoursIndirectWrite(): boolean {
+    return false;
   }
 
   private checkTaken(chain: DescChain): Broken | undefined {

@@ -3,6 +3,11 @@
 // header + frame) and handed to a sink; inject() writes a frame into posted RX buffers (mergeable
 // when MRG_RXBUF is negotiated). Kick and call are plain method/callback + counters, so a test can
 // count notifications. Deliberate faults (broken-net.ts) override the protected hooks.
+//
+// Two ring life cycles: over a virtio transport (the default) the rings run from DRIVER_OK until
+// reset; as a vhost-user back-end each ring runs from runQueue() (SET_VRING_KICK) to stopQueue()
+// (GET_VRING_BASE), may be disabled meanwhile (SET_VRING_ENABLE 0: buffers are used but no data
+// passes), and the status is only recorded (vhost-user.rst "Starting and stopping rings").
 
 import { F, featureSet, has } from '../features.ts';
 import { VIRTIO_STATUS } from '../layout.ts';
@@ -17,6 +22,9 @@ import type { DeviceQueue, DeviceQueueConfig } from './queue.ts';
 
 /** virtio-net header size with VERSION_1 (§5.1.6). */
 export const NET_HDR_LEN = 12;
+/** num_buffers: bytes 10..12 of the header (§5.1.6). */
+const NUM_BUFFERS_AT = 10;
+const NUM_BUFFERS_END = 12;
 
 export const REFERENCE_NET_FEATURES = featureSet(
   F.F_VERSION_1,
@@ -38,6 +46,8 @@ export interface ReferenceNetOptions {
   onCall?: (queue: number) => void;
   /** The device set DEVICE_NEEDS_RESET. */
   onBroken?: (why: DeviceBroken) => void;
+  /** 'virtio' (default): rings start at DRIVER_OK. 'vhost-user': runQueue()/stopQueue(), status only recorded. */
+  lifecycle?: 'virtio' | 'vhost-user';
 }
 
 export interface DeviceBroken extends Broken {
@@ -72,6 +82,9 @@ export class ReferenceNetDevice {
   protected mem: DeviceMemory | undefined;
   protected readonly queues: (DeviceQueue | undefined)[];
   private readonly configs: (DeviceQueueConfig | undefined)[];
+  /** Per queue: whether data passes (SET_VRING_ENABLE); always true over a virtio transport. */
+  private readonly enabled: boolean[];
+  private readonly vhostUser: boolean;
   private txChain: DescChain | undefined;
   private rxPool: DescChain[] = [];
   private readonly hdrBytes = new Uint8Array(NET_HDR_LEN);
@@ -84,6 +97,8 @@ export class ReferenceNetDevice {
     this.calls = new Array<number>(n).fill(0);
     this.queues = new Array<DeviceQueue | undefined>(n).fill(undefined);
     this.configs = new Array<DeviceQueueConfig | undefined>(n).fill(undefined);
+    this.enabled = new Array<boolean>(n).fill(true);
+    this.vhostUser = options.lifecycle === 'vhost-user';
   }
 
   // ---- control plane ----
@@ -101,7 +116,36 @@ export class ReferenceNetDevice {
   setQueue(i: number, cfg: DeviceQueueConfig): void {
     this.checkQueueIndex(i);
     this.configs[i] = cfg;
-    if (this.status & VIRTIO_STATUS.DRIVER_OK) this.startQueue(i);
+    if (!this.vhostUser && this.status & VIRTIO_STATUS.DRIVER_OK) this.startQueue(i);
+  }
+
+  /**
+   * vhost-user life cycle: queue i runs from now on at `cfg` (SET_VRING_KICK), whatever the status;
+   * TX buffers already available are processed at once, without waiting for a kick.
+   */
+  runQueue(i: number, cfg: DeviceQueueConfig): void {
+    this.checkQueueIndex(i);
+    this.configs[i] = cfg;
+    this.startQueue(i);
+    if (i % 2 === 1 && this.running() && this.queues[i]) this.drainTx(i);
+  }
+
+  /**
+   * vhost-user life cycle (GET_VRING_BASE): queue i stops; the device does not touch it or notify
+   * for it until it runs again. Returns where it stopped (DeviceQueue.base()), undefined if not running.
+   */
+  stopQueue(i: number): number | undefined {
+    this.checkQueueIndex(i);
+    const q = this.queues[i];
+    this.queues[i] = undefined;
+    this.configs[i] = undefined;
+    return q?.base();
+  }
+
+  /** vhost-user SET_VRING_ENABLE: a disabled queue still uses TX buffers (frames discarded); RX gets nothing. */
+  setQueueEnabled(i: number, enabled: boolean): void {
+    this.checkQueueIndex(i);
+    this.enabled[i] = enabled;
   }
 
   /** Driver's status write: 0 resets; FEATURES_OK sticks only for an acceptable set (§2.2.2). */
@@ -112,7 +156,7 @@ export class ReferenceNetDevice {
     if (rising & VIRTIO_STATUS.FEATURES_OK && this.featureProblem() !== undefined) next &= ~VIRTIO_STATUS.FEATURES_OK;
     if (rising & VIRTIO_STATUS.DRIVER_OK && !(next & VIRTIO_STATUS.FEATURES_OK)) next &= ~VIRTIO_STATUS.DRIVER_OK;
     this.status = next;
-    if (rising & VIRTIO_STATUS.DRIVER_OK && next & VIRTIO_STATUS.DRIVER_OK) this.start();
+    if (!this.vhostUser && rising & VIRTIO_STATUS.DRIVER_OK && next & VIRTIO_STATUS.DRIVER_OK) this.start();
   }
 
   /** Why the driver's features would be refused at FEATURES_OK, or undefined. */
@@ -152,7 +196,7 @@ export class ReferenceNetDevice {
     this.checkQueueIndex(qi);
     if (this.broken) return this.broken;
     const q = this.queues[qi];
-    if (!this.running() || !q) return this.drop('not-ready');
+    if (!this.running() || !q || !this.enabled[qi]) return this.drop('not-ready');
     const hdr = { ...emptyNetHdr(), ...opts.hdr };
     return has(this.features, F.NET_F_MRG_RXBUF) ? this.receiveMergeable(qi, q, frame, hdr) : this.receiveOne(qi, q, frame, hdr);
   }
@@ -160,13 +204,28 @@ export class ReferenceNetDevice {
   // ---- hooks for deliberately broken variants (broken-net.ts) ----
 
   /** used.len for a chain the device wrote `written` bytes into (§2.7.8: exactly that). */
-  protected usedLen(_chain: DescChain, written: number): number {
+  protected usedLen(_chain: DescChain, written: number, _dir: 'tx' | 'rx'): number {
     return written;
   }
 
-  /** Whether to send a used-buffer notification after a flush. */
-  protected shouldCall(q: DeviceQueue): boolean {
+  /** Whether to send a used-buffer notification after a flush (`returned`: buffers were used since the last one). */
+  protected shouldCall(q: DeviceQueue, _returned: boolean): boolean {
     return q.needsNotify();
+  }
+
+  /**
+   * A TX chain with fewer device-readable bytes than the header (§5.1.6.2): the device marks itself
+   * broken. True instead means "go on": the chain is returned unsent.
+   */
+  protected unreadableTx(qi: number, chain: DescChain): boolean {
+    const total = chain.readable.totalLen;
+    this.markBroken(qi, broken('device-buffer', '5.1.6.2', `transmit buffer (id ${chain.id}) has ${total} device-readable bytes, less than the ${NET_HDR_LEN}-byte virtio-net header`));
+    return false;
+  }
+
+  /** Whether the device writes num_buffers into a mergeable packet's header (§5.1.6.4.1: it must). */
+  protected writesNumBuffers(): boolean {
+    return true;
   }
 
   /** After a TX chain has been read, before it is returned. */
@@ -182,6 +241,7 @@ export class ReferenceNetDevice {
   // ---- internals ----
 
   private running(): boolean {
+    if (this.vhostUser) return !this.broken;
     return (this.status & VIRTIO_STATUS.DRIVER_OK) !== 0 && !this.broken && !(this.status & VIRTIO_STATUS.FAILED);
   }
 
@@ -222,7 +282,7 @@ export class ReferenceNetDevice {
         if (r.kind === 'empty') break;
         if (r.kind === 'broken' || !this.transmit(qi, chain)) return;
         this.afterTransmit(q, chain);
-        const len = this.usedLen(chain, 0); // TX: the device writes nothing (S5)
+        const len = this.usedLen(chain, 0, 'tx'); // TX: the device writes nothing (S5)
         if (inOrder) batch++;
         else q.push(chain, len);
         lastLen = len;
@@ -231,17 +291,18 @@ export class ReferenceNetDevice {
       }
       if (batch > 0) q.pushBatch(batch, lastLen);
       if (lastId >= 0) this.afterTxPushes(q, lastId, lastDescs);
-      this.complete(qi, q);
+      this.complete(qi, q, lastId >= 0);
     } while (q.enableKicks() && this.running());
   }
 
-  /** Read header + frame from a TX chain and hand the frame to the sink. False if the device broke. */
+  /**
+   * Read header + frame from a TX chain and hand the frame to the sink (not from a disabled queue:
+   * the buffer is used, the frame discarded). False if the device broke.
+   */
   private transmit(qi: number, chain: DescChain): boolean {
     const total = chain.readable.totalLen;
-    if (total < NET_HDR_LEN) {
-      this.markBroken(qi, broken('device-buffer', '5.1.6.2', `transmit buffer (id ${chain.id}) has ${total} device-readable bytes, less than the ${NET_HDR_LEN}-byte virtio-net header`));
-      return false;
-    }
+    if (total < NET_HDR_LEN) return this.unreadableTx(qi, chain);
+    if (!this.enabled[qi]) return true;
     chain.readable.gather(this.hdrBytes);
     const frame = new Uint8Array(total - NET_HDR_LEN);
     chain.readable.gather(frame, 0, NET_HDR_LEN);
@@ -264,7 +325,7 @@ export class ReferenceNetDevice {
     }
     hdr.numBuffers = 1;
     this.writePacket(chain, hdr, frame, 0, need);
-    q.push(chain, this.usedLen(chain, need));
+    q.push(chain, this.usedLen(chain, need, 'rx'));
     return this.delivered(qi, q, 1, need);
   }
 
@@ -287,15 +348,16 @@ export class ReferenceNetDevice {
       room += chain.writable.totalLen;
     }
     hdr.numBuffers = n;
+    const keepNumBuffers = !this.writesNumBuffers();
     const inOrder = has(this.features, F.F_IN_ORDER);
     let at = 0;
     let lastLen = 0;
     for (let k = 0; k < n; k++) {
       const chain = this.rxPool[k];
       const len = Math.min(chain.writable.totalLen, need - at);
-      this.writePacket(chain, hdr, frame, at, len);
+      this.writePacket(chain, hdr, frame, at, len, keepNumBuffers);
       at += len;
-      lastLen = this.usedLen(chain, len);
+      lastLen = this.usedLen(chain, len, 'rx');
       // IN_ORDER: the filled buffers count as fully used, so one entry (the last) returns them all (§2.7.9).
       if (!inOrder) q.push(chain, lastLen);
     }
@@ -303,12 +365,16 @@ export class ReferenceNetDevice {
     return this.delivered(qi, q, n, need);
   }
 
-  /** Write bytes [from, from+len) of header‖frame into the chain's writable part. */
-  private writePacket(chain: DescChain, hdr: NetHdr, frame: Uint8Array, from: number, len: number): void {
+  /**
+   * Write bytes [from, from+len) of header‖frame into the chain's writable part. keepNumBuffers
+   * (fault injection only): the header's num_buffers bytes keep what the buffer held.
+   */
+  private writePacket(chain: DescChain, hdr: NetHdr, frame: Uint8Array, from: number, len: number, keepNumBuffers = false): void {
     const list = chain.writable;
     let done = 0;
     if (from < NET_HDR_LEN) {
       encodeNetHdr(hdr, this.hdrBytes);
+      if (keepNumBuffers) list.gather(this.hdrBytes.subarray(0, NUM_BUFFERS_END), NUM_BUFFERS_AT, NUM_BUFFERS_AT);
       done = list.scatter(this.hdrBytes, 0, from, Math.min(NET_HDR_LEN, from + len));
     }
     const frameFrom = Math.max(0, from - NET_HDR_LEN);
@@ -316,15 +382,15 @@ export class ReferenceNetDevice {
   }
 
   private delivered(qi: number, q: DeviceQueue, buffers: number, bytes: number): InjectResult {
-    this.complete(qi, q);
+    this.complete(qi, q, true);
     this.stats.rxFrames++;
     return { kind: 'delivered', buffers, bytes };
   }
 
   /** Publish used entries, then notify if the driver asked for it. */
-  private complete(qi: number, q: DeviceQueue): void {
+  private complete(qi: number, q: DeviceQueue, returned: boolean): void {
     q.flush();
-    if (this.shouldCall(q)) {
+    if (this.shouldCall(q, returned)) {
       this.calls[qi]++;
       this.options.onCall?.(qi);
     }

@@ -76,7 +76,7 @@ export class SplitDeviceQueue implements DeviceQueue {
     this.avail = u16At(this.mem, avail, 3 + n);
     this.used16 = u16At(this.mem, used, 3 + 4 * n);
     this.used32 = u32At(this.mem, used, 1 + 2 * n);
-    this.walker = new SplitChainWalker(this.mem, n, this.mem.views[desc.region], desc.off, this.features.indirect);
+    this.walker = new SplitChainWalker(this.mem, n, this.mem.views[desc.region], desc.off, this.features.indirect, () => this.honoursIndirectWrite());
     // Resume from the ring as the driver (or a previous backend) left it (vhost-user reconnect, S7).
     this.usedIdx = this.publishedUsed = this.signalledUsed = Atomics.load(this.used16, 1);
     return undefined;
@@ -146,6 +146,18 @@ export class SplitDeviceQueue implements DeviceQueue {
     if (!this.broken) this.writeUsed(id, len);
   }
 
+  /**
+   * Fault injection only (a device consuming beyond avail.idx, §2.7.6): return the avail-ring slot
+   * at last_avail_idx, which the driver has not published, as used with whatever head it holds.
+   * Nothing is tracked and last_avail_idx stays. Returns that id, or undefined when broken.
+   */
+  pushBeyondAvail(len: number): number | undefined {
+    if (this.broken) return undefined;
+    const id = this.avail[2 + (this.lastAvail & this.mask)];
+    this.writeUsed(id, len);
+    return id;
+  }
+
   flush(): void {
     if (this.broken || this.usedIdx === this.publishedUsed) return;
     this.publishUsedIdx(this.usedIdx);
@@ -159,6 +171,11 @@ export class SplitDeviceQueue implements DeviceQueue {
    */
   protected publishUsedIdx(idx: number): void {
     Atomics.store(this.used16, 1, idx);
+  }
+
+  /** Whether WRITE on a ring descriptor with INDIRECT applies to its table: never (§2.7.5.3.2); fault injection overrides. */
+  protected honoursIndirectWrite(): boolean {
+    return false;
   }
 
   needsNotify(): boolean {

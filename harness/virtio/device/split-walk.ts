@@ -24,6 +24,11 @@ export class SplitChainWalker {
     private readonly table: DataView,
     private readonly tableOff: number,
     private readonly indirectAllowed: boolean,
+    /**
+     * Fault injection only (a device that honours WRITE on the table pointer): asked at a ring
+     * descriptor with INDIRECT|WRITE; true makes every buffer of its table device-writable.
+     */
+    private readonly indirectWrite?: () => boolean,
   ) {
     this.seenDirect = new VisitStamps(num);
     this.seenIndirect = new VisitStamps(num);
@@ -39,6 +44,7 @@ export class SplitChainWalker {
     let base = this.tableOff;
     let size = this.num;
     let inIndirect = false;
+    let tableWritable = false;
     let sawWritable = false;
     let total = 0;
     let i = head;
@@ -57,6 +63,7 @@ export class SplitChainWalker {
       if (flags & VIRTQ_DESC_F_INDIRECT) {
         const bad = this.checkIndirect(i, inIndirect, flags, len, chain.buffers, head);
         if (bad) return bad;
+        tableWritable = (flags & VIRTQ_DESC_F_WRITE) !== 0 && this.indirectWrite !== undefined && this.indirectWrite();
         const unlocated = this.tables.locate(lo, hi, len, i, '2.7.5.3');
         if (unlocated) return unlocated;
         view = this.tables.view;
@@ -74,7 +81,7 @@ export class SplitChainWalker {
       if (++chain.buffers > this.num) {
         return broken('chain-too-long', '2.7.5.3.1', `chain from head ${head} is longer than queue size ${this.num}`);
       }
-      const writable = (flags & VIRTQ_DESC_F_WRITE) !== 0;
+      const writable = (flags & VIRTQ_DESC_F_WRITE) !== 0 || tableWritable;
       if (!writable && sawWritable) {
         return broken('readable-after-writable', '2.7.4.2', `${whereOf(i, inIndirect)} is device-readable but follows a device-writable descriptor (chain head ${head})`);
       }

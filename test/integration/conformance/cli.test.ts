@@ -44,7 +44,12 @@ test('a MUST failure exits 1; a clean run exits 0; table and run directory', () 
     assert.match(bad.stdout, /S1 .*FAIL/);
     assert.match(bad.stdout, /MUST failed: S1/);
     const run = readRun(path.join(tmp, 'bad'));
-    assert.deepEqual(run.records.map((r) => (r.type === 'conformance' ? `${r.requirement}:${r.outcome}` : r.type)), ['S1:fail', 'S2:pass']);
+    // S2's rings saw the same fault (a readable TX byte changed): a finding against S1, written as seen.
+    assert.deepEqual(
+      run.records.map((r) => (r.type === 'conformance' ? `${r.requirement}:${r.outcome}` : r.type === 'conformance-finding' ? `${r.requirement} seen during ${r.check}` : r.type)),
+      ['S1:fail', 'S1 seen during S2', 'S2:pass'],
+    );
+    assert.match(bad.stderr, /S1 +seen broken during S2 .*device-readable bytes .* changed/);
     assert.equal(run.manifest.kind, 'conformance');
 
     const good = cli('--dut', 'reference', '--only', 'F,H4', '--features', 'VERSION_1,MRG_RXBUF', '--out', path.join(tmp, 'good'));

@@ -15,12 +15,15 @@ const usage = (fn: () => unknown, re: RegExp) => assert.throws(fn, (e: Error) =>
 test('--dut forms', () => {
   assert.deepEqual(parseConformDut('testpmd'), { kind: 'testpmd' });
   assert.deepEqual(parseConformDut('reference'), { kind: 'reference' });
-  assert.deepEqual(parseConformDut('reference:wraps-used-idx'), { kind: 'reference', fault: 'wraps-used-idx' });
+  assert.deepEqual(parseConformDut('reference:wraps-used-idx'), { kind: 'reference', fault: { fault: 'wraps-used-idx', mode: { kind: 'always' } } });
+  assert.deepEqual(parseConformDut('reference:no-notify@first'), { kind: 'reference', fault: { fault: 'no-notify', mode: { kind: 'first' } } });
+  assert.deepEqual(parseConformDut('reference:beyond-avail@after:5'), { kind: 'reference', fault: { fault: 'beyond-avail', mode: { kind: 'after', n: 5 } } });
+  usage(() => parseConformDut('reference:beyond-avail@sometimes'), /reference:beyond-avail@sometimes.*accepted/);
   assert.deepEqual(parseConformDut('vhost-net-tap'), { kind: 'vhost-net', backend: 'tap' });
   assert.deepEqual(parseConformDut('vhost-net-raw'), { kind: 'vhost-net', backend: 'raw' });
   assert.deepEqual(parseConformDut('vhost-user:/run/a:b.sock'), { kind: 'vhost-user', path: '/run/a:b.sock' });
   usage(() => parseConformDut('qemu'), /unknown device "qemu".*accepted forms: testpmd/);
-  usage(() => parseConformDut('reference:slow'), /unknown fault "slow".*wrong-used-len/);
+  usage(() => parseConformDut('reference:slow'), /fault "slow".*wrong-used-len/);
   usage(() => parseConformDut('vhost-user:'), /missing the socket path/);
   usage(() => parseConformDut('vhost-user:dev.sock'), /must be absolute/);
 });
@@ -67,4 +70,18 @@ test('every catalogue requirement has exactly one check, with section and level'
     assert.ok(c.level === 'MUST' || c.level === 'SHOULD');
     assert.equal(c.group, c.id[0]);
   }
+});
+
+test('--wire: loopback, or an interface (and its namespace) that exists; only for vhost-user:PATH', () => {
+  const dut = 'vhost-user:/run/dev.sock';
+  assert.deepEqual(planConform({ dut, wire: 'loopback', out: '/tmp/vnb-never-written' }).spec, { kind: 'vhost-user', path: '/run/dev.sock', wire: { kind: 'loopback' } });
+  assert.deepEqual(planConform({ dut, wire: 'lo', out: '/tmp/vnb-never-written' }).spec, { kind: 'vhost-user', path: '/run/dev.sock', wire: { kind: 'interface', ifname: 'lo' } });
+  usage(() => planConform({ dut: 'testpmd', wire: 'loopback' }), /--wire applies to --dut vhost-user:PATH only.*drop --wire/);
+  usage(() => planConform({ dut, wire: 'loopback', wireNetns: 'x' }), /--wire-netns does not apply to --wire loopback/);
+  usage(() => planConform({ dut, wireNetns: 'x' }), /--wire-netns needs --wire IFNAME/);
+  usage(() => planConform({ dut, wire: 'a/b' }), /not an interface name/);
+  usage(() => planConform({ dut, wire: 'x'.repeat(16) }), /not an interface name/);
+  usage(() => planConform({ dut, wire: 'vnbnosuchif0' }), /no such interface in this namespace.*ip link/);
+  usage(() => planConform({ dut, wire: 'eth0', wireNetns: 'vnb-no-such-ns' }), /--wire-netns vnb-no-such-ns: no such network namespace/);
+  usage(() => planConform({ dut, wire: 'eth0', wireNetns: '../etc' }), /not a namespace name/);
 });

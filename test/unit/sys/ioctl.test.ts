@@ -1,5 +1,5 @@
 // ioctl numbers computed from the asm-generic encoding match the values compiled from the kernel
-// headers on this machine (shared/notes/virtio-requirements.md §3 table, "verified by compiling").
+// headers on this machine (<linux/vhost.h>, <linux/if_tun.h>).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { VHOST } from '../../../harness/vhost/vhost-kernel.ts';

@@ -1,15 +1,18 @@
-// Each deliberately broken device has one fault, observable by exactly one of five driver-side
-// checks (S5 used len, N2 suppressed notifications, S1 readable buffers untouched, S7 free-running
-// used.idx, S6 each chain returned once); the reference device passes all five.
+// Each deliberately broken device has one fault, observable by the driver-side check of the
+// requirement it breaks (S5 used len, N2 suppressed notifications, N1 due notifications, S1
+// readable buffers untouched, S7 free-running used.idx, S6 each chain returned once, S8 nothing
+// beyond avail.idx, I1 WRITE on an indirect pointer ignored, H2 num_buffers written); the
+// reference device passes all of them. Consuming beyond avail.idx also returns an id that is not
+// in flight, which S6 sees too.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BROKEN_NET_DEVICES, type NetFault } from '../../../../harness/virtio/device/broken-net.ts';
 import { ReferenceNetDevice, type ReferenceNetOptions } from '../../../../harness/virtio/device/reference-net.ts';
 import { F, featureSet } from '../../../../harness/virtio/features.ts';
-import { VIRTQ_AVAIL_F_NO_INTERRUPT, RING_EVENT_FLAGS_DISABLE } from '../../../../harness/virtio/layout.ts';
+import { VIRTQ_AVAIL_F_NO_INTERRUPT, RING_EVENT_FLAGS_DISABLE, VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE } from '../../../../harness/virtio/layout.ts';
 import { encodeNetHdr, emptyNetHdr } from '../../../../harness/virtio/net-header.ts';
 import { PackedRing, SplitRing, pattern } from './rings.ts';
-import { NetRig } from './net-rig.ts';
+import { NetRig, RX_BUF, TX_BUF } from './net-rig.ts';
 
 type Make = (o: ReferenceNetOptions) => ReferenceNetDevice;
 type Kind = 'split' | 'packed';
@@ -20,8 +23,8 @@ const HDR = (() => {
   return b;
 })();
 
-function rig(kind: Kind, make: Make, size = 8): NetRig {
-  const r = new NetRig(kind === 'packed' ? featureSet(F.F_VERSION_1, F.F_RING_PACKED) : featureSet(F.F_VERSION_1), make, size);
+function rig(kind: Kind, make: Make, extra: number[] = [], size = 8): NetRig {
+  const r = new NetRig(kind === 'packed' ? featureSet(F.F_VERSION_1, F.F_RING_PACKED, ...extra) : featureSet(F.F_VERSION_1, ...extra), make, size);
   r.start();
   return r;
 }
@@ -86,14 +89,63 @@ const CHECKS: Record<string, (kind: Kind, make: Make) => string | undefined> = {
     const extra = (r.tx as PackedRing).read(6).flags !== 0;
     return !extra && new Set(ids.slice(0, 3).map((u) => u.id)).size === 3 ? undefined : `extra used descriptor with id ${ids[3].id}`;
   },
+  'N1 call when due': (kind, make) => {
+    const r = rig(kind, make);
+    r.send(0, HDR, pattern(60));
+    r.dev.kick(1);
+    return r.dev.calls[1] === 1 ? undefined : `${r.dev.calls[1]} call(s) for one used buffer, notifications enabled`;
+  },
+  'S8 nothing beyond avail.idx': (kind, make) => {
+    if (kind === 'packed') return undefined; // no avail.idx in a packed ring
+    const r = rig(kind, make);
+    r.send(0, HDR, pattern(60));
+    // A complete chain at descriptors 4, 5 in avail slot 1, never published.
+    r.txSplit.setDesc(4, TX_BUF + 0x4000, 12, VIRTQ_DESC_F_NEXT, 5);
+    r.txSplit.setDesc(5, TX_BUF + 0x4100, 60, 0);
+    r.txSplit.setRingEntry(1, 4);
+    r.dev.kick(1);
+    const ids = r.used(r.tx, r.txSplit.usedIdx()).map((u) => u.id);
+    return ids.includes(4) ? `used ids ${ids.join(',')}: head 4 was never made available` : undefined;
+  },
+  'I1 WRITE on an indirect pointer ignored': (kind, make) => {
+    const r = rig(kind, make, [F.F_INDIRECT_DESC]);
+    const table = TX_BUF + 0x8000;
+    r.ram.write(TX_BUF, HDR);
+    r.ram.write(TX_BUF + 0x100, pattern(80, 9));
+    // Table entries: split (addr, len, flags, next); packed (addr, len, id, flags).
+    if (kind === 'split') {
+      r.ram.rawDesc(table, TX_BUF, 12, VIRTQ_DESC_F_NEXT, 1);
+      r.ram.rawDesc(table + 16, TX_BUF + 0x100, 80, 0, 0);
+      r.txSplit.setDesc(0, table, 32, VIRTQ_DESC_F_INDIRECT | VIRTQ_DESC_F_WRITE);
+      r.txSplit.offer(0);
+    } else {
+      r.ram.rawDesc(table, TX_BUF, 12, 0, 0);
+      r.ram.rawDesc(table + 16, TX_BUF + 0x100, 80, 0, 0);
+      (r.tx as PackedRing).offer([{ addr: table, len: 32, flags: VIRTQ_DESC_F_INDIRECT | VIRTQ_DESC_F_WRITE }], 0);
+    }
+    r.dev.kick(1);
+    return r.sent.length === 1 && r.sent[0].frame.length === 80 ? undefined : `${r.sent.length} frame(s) sent for one readable 12 + 80-byte indirect table`;
+  },
+  'H2 num_buffers written': (kind, make) => {
+    const r = rig(kind, make, [F.NET_F_MRG_RXBUF]);
+    r.ram.fill(RX_BUF, 2048, 0xa5);
+    r.post(0, 2048);
+    r.dev.inject(pattern(100));
+    const n = r.ram.dv.getUint16(r.ram.off(RX_BUF + 10), true);
+    return n === 1 ? undefined : `num_buffers 0x${n.toString(16)} for a packet in one buffer`;
+  },
 };
 
-const EXPECTED: Record<NetFault, string> = {
-  'wrong-used-len': 'S5 used len = bytes written',
-  'notify-while-suppressed': 'N2 no call while suppressed',
-  'writes-readable': 'S1 readable buffers untouched',
-  'wraps-used-idx': 'S7 used.idx free-running',
-  'returns-chain-twice': 'S6 each chain returned once',
+const EXPECTED: Record<NetFault, string[]> = {
+  'wrong-used-len': ['S5 used len = bytes written'],
+  'notify-while-suppressed': ['N2 no call while suppressed'],
+  'writes-readable': ['S1 readable buffers untouched'],
+  'wraps-used-idx': ['S7 used.idx free-running'],
+  'returns-chain-twice': ['S6 each chain returned once'],
+  'beyond-avail': ['S6 each chain returned once', 'S8 nothing beyond avail.idx'],
+  'honours-indirect-write': ['I1 WRITE on an indirect pointer ignored'],
+  'num-buffers-unwritten': ['H2 num_buffers written'],
+  'no-notify': ['N1 call when due'],
 };
 
 function failures(kind: Kind, make: Make): Record<string, string> {
@@ -112,10 +164,11 @@ for (const kind of ['split', 'packed'] as const) {
     });
 
     for (const [fault, Device] of Object.entries(BROKEN_NET_DEVICES) as [NetFault, (typeof BROKEN_NET_DEVICES)[NetFault]][]) {
-      const applies = !(kind === 'packed' && fault === 'wraps-used-idx');
-      it(`${fault}: ${applies ? `fails exactly "${EXPECTED[fault]}"` : 'behaves as the reference (no used.idx in packed rings)'}`, () => {
+      // Split-only faults: packed rings have no used.idx and no avail.idx.
+      const applies = !(kind === 'packed' && (fault === 'wraps-used-idx' || fault === 'beyond-avail'));
+      it(`${fault}: ${applies ? `fails exactly ${EXPECTED[fault].map((c) => `"${c}"`).join(', ')}` : 'behaves as the reference (a split-ring fault)'}`, () => {
         const failed = failures(kind, (o) => new Device(o));
-        assert.deepEqual(Object.keys(failed), applies ? [EXPECTED[fault]] : []);
+        assert.deepEqual(Object.keys(failed).sort(), applies ? EXPECTED[fault] : [], JSON.stringify(failed));
       });
     }
   });
