@@ -32,15 +32,6 @@ export interface RigSpec {
   callFds?: boolean;
 }
 
-export interface RingAnomalies {
-  /** Used entries naming a buffer not in flight (returned twice, never made available). */
-  ids: string[];
-  /** used.idx moving by more than the ring size or backwards. */
-  idx: string[];
-  /** Buffers consumed beyond avail.idx. */
-  beyond: string[];
-}
-
 export interface RigQueue {
   readonly index: number;
   readonly kind: QueueKind;
@@ -92,8 +83,6 @@ export interface Rig {
   startRings(): Promise<void>;
   /** A live view of guest memory. */
   bytes(gpa: number, len: number): Uint8Array;
-  /** What the rig's lanes could not account for: entries naming buffers not in flight, impossible used.idx moves. */
-  anomalies(): RingAnomalies;
   /** Everything the rig's ring watches saw that breaks a requirement (ring-watch.ts), in order. */
   findings(): readonly RingFinding[];
   /** Be told of every used entry ring `index` returns, the check's and the wire's. */

@@ -12,7 +12,7 @@ import { F, bit, has } from '../virtio/features.ts';
 import { VIRTIO_STATUS } from '../virtio/layout.ts';
 import type { ConformDut, RigMemory } from './dut.ts';
 import { PackedLane } from './packed-lane.ts';
-import type { Rig, RigBringUp, RigQueue, RigSpec, RingAnomalies } from './rig-types.ts';
+import type { Rig, RigBringUp, RigQueue, RigSpec } from './rig-types.ts';
 import { SplitLane } from './split-lane.ts';
 import { RingWatch, type RingFinding, type ReturnedListener } from './ring-watch.ts';
 import type { ControlSession } from './types.ts';
@@ -157,16 +157,6 @@ class RigImpl implements Rig {
 
   async startRings(): Promise<void> {
     for (const q of this.queues) await this.session.setVringKick(q.index, q.kickFd.fd);
-  }
-
-  anomalies(): RingAnomalies {
-    const split = [...this.splitLanes.values()];
-    const packed = [...this.packedLanes.values()];
-    return {
-      ids: [...split.flatMap((l) => l.idAnomalies), ...packed.flatMap((l) => l.anomalies)],
-      idx: split.flatMap((l) => l.idxAnomalies),
-      beyond: split.flatMap((l) => l.beyondAvail),
-    };
   }
 
   findings(): readonly RingFinding[] {
