@@ -6,8 +6,8 @@
 import { VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE, packedAvailFlags, packedIsUsed } from '../virtio/layout.ts';
 import { writePackedTable, type RawPackedRing } from '../virtio/driver/raw.ts';
 import type { GuestArena } from '../virtio/driver/index.ts';
-import type { AddOptions, Elem, UsedEntry } from './split-lane.ts';
-import { pollFor, pollUsed } from './used-wait.ts';
+import type { AddOptions, Elem } from './split-lane.ts';
+import { UsedReader, type UsedEntry } from './used-wait.ts';
 import { readableHash, type ChainRecord, type LaneWatch } from './ring-watch.ts';
 
 export interface PackedAddOptions extends AddOptions {
@@ -28,9 +28,8 @@ export interface Held {
   flags: number;
 }
 
-export class PackedLane {
+export class PackedLane extends UsedReader {
   readonly size: number;
-  readonly returned: UsedEntry[] = [];
   readonly anomalies: string[] = [];
   /** Ring positions each in-flight Buffer ID occupies (for skipping, §2.8.6). */
   private readonly inflight = new Map<number, number>();
@@ -51,6 +50,7 @@ export class PackedLane {
     /** IN_ORDER negotiated: a used descriptor may stand for a batch (§2.8.8). */
     private readonly inOrder = false,
   ) {
+    super();
     this.size = raw.size;
   }
 
@@ -129,22 +129,8 @@ export class PackedLane {
     this.raw.setFlags(h.pos, h.flags);
   }
 
-  /** The check's entries read by pump() and not yet handed out. */
-  private stashed: UsedEntry[] = [];
-
-  /** Used descriptors written since the last call, skipping each by its list length. */
-  takeUsed(): UsedEntry[] {
-    const out = this.stashed.splice(0);
-    out.push(...this.readUsed());
-    return out;
-  }
-
-  /** Read new used descriptors for the loopback wire; the check's own wait for its next takeUsed(). */
-  pump(): void {
-    this.stashed.push(...this.readUsed());
-  }
-
-  private readUsed(): UsedEntry[] {
+  /** Used descriptors written since the last read, skipping each by its list length. */
+  protected override readUsed(): UsedEntry[] {
     const out: UsedEntry[] = [];
     const from = this.usedPos;
     for (let guard = 0; guard < this.size; guard++) {
@@ -192,14 +178,5 @@ export class PackedLane {
     if (at >= 0) this.order.splice(at, 1);
     if (!rec?.foreign) out.push(entry);
     return slots;
-  }
-
-  /** Wait until a used descriptor names `id` (or ms passed). */
-  waitFor(id: number, ms: number): Promise<UsedEntry | undefined> {
-    return pollFor(this, id, ms);
-  }
-
-  waitUsed(n: number, ms: number): Promise<UsedEntry[]> {
-    return pollUsed(this, n, ms);
   }
 }

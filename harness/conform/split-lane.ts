@@ -6,7 +6,7 @@
 import { VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE } from '../virtio/layout.ts';
 import { writeSplitTable, type RawSplitRing, type SplitDesc } from '../virtio/driver/raw.ts';
 import type { GuestArena } from '../virtio/driver/index.ts';
-import { pollFor, pollUsed } from './used-wait.ts';
+import { UsedReader, type UsedEntry } from './used-wait.ts';
 import { readableHash, type ChainRecord, type LaneWatch } from './ring-watch.ts';
 
 /** One buffer element: guest-physical address and length; `write` marks it device-writable. */
@@ -21,14 +21,7 @@ export interface Elem {
   flags?: number;
 }
 
-export interface UsedEntry {
-  id: number;
-  len: number;
-  /** Split: the free-running used index of the entry. Packed: the ring position. */
-  slot: number;
-  /** Packed: the used descriptor's flags. */
-  flags?: number;
-}
+export type { UsedEntry };
 
 export interface AddOptions {
   /**
@@ -42,10 +35,8 @@ export interface AddOptions {
   indirectFlags?: number;
 }
 
-export class SplitLane {
+export class SplitLane extends UsedReader {
   readonly size: number;
-  /** Every used entry read, in order. */
-  readonly returned: UsedEntry[] = [];
   /** used.idx moving impossibly (more than the ring size, or backwards): S7's to judge. */
   readonly idxAnomalies: string[] = [];
   /** Used entries naming a chain that is not in flight (returned twice, or never made available): S6's. */
@@ -71,6 +62,7 @@ export class SplitLane {
     /** IN_ORDER negotiated: a used entry may stand for a batch (§2.7.9). */
     private readonly inOrder = false,
   ) {
+    super();
     this.size = raw.size;
     this.availIdx = this.usedSeen = base & 0xffff;
     this.busy = new Uint8Array(this.size);
@@ -211,22 +203,8 @@ export class SplitLane {
     if (r.elems && this.watch) r.readableHash = readableHash(this.raw.mem, r.elems);
   }
 
-  /** The check's entries read by pump() and not yet handed out. */
-  private stashed: UsedEntry[] = [];
-
-  /** New used entries since the last call. An impossible used.idx is an anomaly, not an exception. */
-  takeUsed(): UsedEntry[] {
-    const out = this.stashed.splice(0);
-    out.push(...this.readUsed());
-    return out;
-  }
-
-  /** Read new used entries for the loopback wire; the check's own wait for its next takeUsed(). */
-  pump(): void {
-    this.stashed.push(...this.readUsed());
-  }
-
-  private readUsed(): UsedEntry[] {
+  /** New used entries: an impossible used.idx is an anomaly, not an exception. */
+  protected override readUsed(): UsedEntry[] {
     const now = this.raw.usedIdx();
     const ahead = (now - this.usedSeen) & 0xffff;
     if (ahead === 0) return [];
@@ -298,15 +276,5 @@ export class SplitLane {
     const at = this.order.indexOf(id);
     if (at >= 0) this.order.splice(at, 1);
     return rec?.foreign === true;
-  }
-
-  /** Wait until at least n new used entries arrived (or ms passed); returns those that did. */
-  waitUsed(n: number, ms: number): Promise<UsedEntry[]> {
-    return pollUsed(this, n, ms);
-  }
-
-  /** Wait until a used entry names `id` (or ms passed). */
-  waitFor(id: number, ms: number): Promise<UsedEntry | undefined> {
-    return pollFor(this, id, ms);
   }
 }
