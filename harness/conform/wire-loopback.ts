@@ -14,7 +14,7 @@ import type { Rig } from './rig-types.ts';
 import type { ChainRecord } from './ring-watch.ts';
 import type { Elem } from './split-lane.ts';
 import { sleep } from './wait.ts';
-import type { InjectOffload, Wire } from './wire.ts';
+import { shiftMatching, type InjectOffload, type Wire } from './wire.ts';
 
 /** Receive buffers the wire posts to capture: jumbo frames fit one. */
 const CAPTURE_BUFS = 16;
@@ -153,14 +153,11 @@ export class LoopbackWire implements Wire {
     const rig = this.current('capture');
     this.capture(rig);
     const deadline = Date.now() + timeoutMs;
-    let skipped = 0;
+    const seen = { skipped: 0 };
     for (;;) {
-      while (this.frames.length) {
-        const f = this.frames.shift()!;
-        if (match(f)) return f;
-        skipped++;
-      }
-      if (Date.now() >= deadline) throw new TimeoutError('a matching frame reflected into RX ring 0', timeoutMs, `${skipped} other frames seen`);
+      const f = shiftMatching(this.frames, match, seen);
+      if (f) return f;
+      if (Date.now() >= deadline) throw new TimeoutError('a matching frame reflected into RX ring 0', timeoutMs, `${seen.skipped} other frames seen`);
       if (!rig.isClosed) this.lane(rig, 0).pump();
       if (!this.frames.length) await sleep(1);
     }

@@ -27,14 +27,15 @@ export interface ProbeResult {
 async function withRig(dut: ConformDut, wire: Wire, fn: (rig: Rig) => Promise<{ ok: boolean; detail: string }>): Promise<ProbeResult> {
   const t0 = performance.now();
   const rig = await openRig(dut, { features: featureSet(F.F_VERSION_1), size: 64, memBytes: 1 << 20 });
+  let r: { ok: boolean; detail: string };
   try {
     wire.bind?.(rig);
-    const r = await fn(rig);
-    await rig.close();
-    return { ...r, findings: rig.findings(), t0 };
+    r = await fn(rig);
   } finally {
     await rig.close();
   }
+  // After close: its last judgements (unread entries, owed notifications) are in.
+  return { ...r, findings: rig.findings(), t0 };
 }
 
 /** Device → wire: a frame transmitted on TX ring 1 must be captured at the wire. */

@@ -115,6 +115,16 @@ export class FramePortWire implements Wire {
   }
 }
 
+/** The first frame of `queue` that matches, taken off it; the ones before it are dropped and counted. */
+export function shiftMatching(queue: Uint8Array[], match: (f: Uint8Array) => boolean, seen: { skipped: number }): Uint8Array | undefined {
+  while (queue.length) {
+    const f = queue.shift()!;
+    if (match(f)) return f;
+    seen.skipped++;
+  }
+  return undefined;
+}
+
 /** `ethtool -k` output → the `-K` arguments that restore tx, sg and tso as they were. */
 export function offloadSettings(text: string): string[] {
   const names: [string, string][] = [
@@ -154,15 +164,12 @@ export class InProcessWire implements Wire {
 
   async expect(match: (f: Uint8Array) => boolean, timeoutMs: number): Promise<Uint8Array> {
     const deadline = Date.now() + timeoutMs;
-    let skipped = 0;
+    const seen = { skipped: 0 };
     for (;;) {
-      while (this.frames.length) {
-        const f = this.frames.shift()!;
-        if (match(f)) return f;
-        skipped++;
-      }
+      const f = shiftMatching(this.frames, match, seen);
+      if (f) return f;
       const left = deadline - Date.now();
-      if (left <= 0) throw new TimeoutError('a matching frame from the in-process device', timeoutMs, `${skipped} other frames seen`);
+      if (left <= 0) throw new TimeoutError('a matching frame from the in-process device', timeoutMs, `${seen.skipped} other frames seen`);
       await this.arrival(left);
     }
   }
